@@ -1,0 +1,1 @@
+//! LegalOps engines over the core traits.

@@ -1,0 +1,1 @@
+//! LegalOps reference server.

@@ -1,1 +1,19 @@
 //! LegalOps engines over the core traits.
+//!
+//! The engines here speak only through the contracts in `legalops-core`, so that the
+//! reference server, an embedding service and the Python bindings compose them the same way:
+//!
+//! - [`health`]: a registry of health checks run concurrently per probe (liveness,
+//!   readiness, detailed), each under a deadline and isolated from panics, producing an
+//!   `application/health+json` report; plus the built-in checks (database, documents,
+//!   disk, memory, uptime).
+//! - [`metrics`]: the in-process metric registry that is also the `metrics` facade's
+//!   recorder, its Prometheus text exposition, the JSON reports graded against the
+//!   runbook's thresholds, the system sampler, and per-minute rollups for trends.
+//! - [`channels`]: alert channels; the default [`channels::LogChannel`].
+
+pub mod channels;
+pub mod health;
+pub mod metrics;
+
+mod sys;

@@ -1,0 +1,110 @@
+//! Every conformance suite against every in-memory default: the suites' own proof that
+//! they pass on a correct backend, and the defaults' proof that they are correct.
+
+use std::sync::Arc;
+
+use legalops_core::conformance;
+use legalops_core::mem::{
+    MemoryBackupTarget, MemoryChannel, MemoryDocumentStore, MemoryRecords, MemorySink,
+    MemoryTracker,
+};
+
+#[tokio::test]
+async fn memory_records_pass_the_records_suites() {
+    let db = MemoryRecords::new();
+    conformance::settings(&db).await;
+    conformance::rollups(&db).await;
+    conformance::database(&db).await;
+}
+
+#[tokio::test]
+async fn suites_can_run_twice_against_the_same_backend() {
+    let db = MemoryRecords::new();
+    let docs = MemoryDocumentStore::new();
+    let target = MemoryBackupTarget::new();
+    let tracker = MemoryTracker::new();
+    for _ in 0..2 {
+        conformance::settings(&db).await;
+        conformance::rollups(&db).await;
+        conformance::document_store(&docs).await;
+        conformance::backup_target(&target, true).await;
+        conformance::incident_tracker(&tracker, true).await;
+    }
+}
+
+#[tokio::test]
+async fn memory_document_store_passes() {
+    conformance::document_store(&MemoryDocumentStore::new()).await;
+}
+
+#[tokio::test]
+async fn memory_backup_target_passes_with_object_lock() {
+    conformance::backup_target(&MemoryBackupTarget::new(), true).await;
+}
+
+#[tokio::test]
+async fn memory_backup_target_passes_without_object_lock() {
+    conformance::backup_target(&MemoryBackupTarget::new().without_object_lock(), false).await;
+}
+
+#[tokio::test]
+#[should_panic(expected = "capabilities().object_lock is false")]
+async fn declaring_the_wrong_capability_fails_the_suite() {
+    conformance::backup_target(&MemoryBackupTarget::new(), false).await;
+}
+
+#[tokio::test]
+async fn memory_sink_passes() {
+    let sink = MemorySink::new();
+    conformance::metrics_sink(&sink).await;
+    assert_eq!(sink.snapshots().len(), 4);
+}
+
+#[tokio::test]
+async fn memory_channel_passes() {
+    let channel = Arc::new(MemoryChannel::new());
+    let probe = channel.clone();
+    conformance::alert_channel(channel.as_ref(), &move || probe.sent()).await;
+}
+
+#[tokio::test]
+#[should_panic(expected = "memory: send of a Firing notification")]
+async fn a_failing_channel_fails_the_suite_with_its_name() {
+    let channel = Arc::new(MemoryChannel::new());
+    channel.fail_next(1);
+    let probe = channel.clone();
+    conformance::alert_channel(channel.as_ref(), &move || probe.sent()).await;
+}
+
+#[tokio::test]
+async fn memory_tracker_passes() {
+    conformance::incident_tracker(&MemoryTracker::new(), true).await;
+}
+
+#[tokio::test]
+#[should_panic(expected = "get without queries")]
+async fn a_queryable_tracker_declared_write_only_fails_the_suite() {
+    conformance::incident_tracker(&MemoryTracker::new(), false).await;
+}
+
+/// Compiles only if `f` is `Send`, so that callers may `tokio::spawn` a suite.
+fn assert_send<F: std::future::Future + Send>(f: F) -> F {
+    f
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_suite_is_send_and_runs_on_a_spawned_task() {
+    let handle = tokio::spawn(async {
+        let db = MemoryRecords::new();
+        let channel = MemoryChannel::new();
+        assert_send(conformance::settings(&db)).await;
+        assert_send(conformance::rollups(&db)).await;
+        assert_send(conformance::database(&db)).await;
+        assert_send(conformance::document_store(&MemoryDocumentStore::new())).await;
+        assert_send(conformance::backup_target(&MemoryBackupTarget::new(), true)).await;
+        assert_send(conformance::metrics_sink(&MemorySink::new())).await;
+        assert_send(conformance::alert_channel(&channel, &|| channel.sent())).await;
+        assert_send(conformance::incident_tracker(&MemoryTracker::new(), true)).await;
+    });
+    assert!(handle.await.is_ok());
+}

@@ -1,0 +1,118 @@
+//! PostgreSQL records against a real server (`LEGALOPS_TEST_POSTGRES_URL`, e.g.
+//! `postgres://postgres@127.0.0.1:5432/test`). Each test works in a schema of its own,
+//! created for it and dropped after it, so tests and parallel runs never see each other.
+
+mod common;
+
+use std::time::Duration;
+
+use legalops_core::Error;
+use legalops_store::{ConnectOptions, PostgresRecords, connect};
+
+#[tokio::test]
+async fn postgres_passes_the_records_suites() {
+    common::with_pg_schema(|url, opts| async move {
+        let records = connect(&url, opts).await.expect("connect");
+        common::records_suites(&records).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn migrations_are_idempotent_and_the_version_is_visible() {
+    common::with_pg_schema(|url, opts| async move {
+        let first = connect(&url, opts.clone()).await.expect("first connect");
+        let version = first
+            .database
+            .schema_version()
+            .await
+            .expect("schema_version");
+        assert_eq!(version, 1, "the newest migration is 0001");
+        first
+            .settings
+            .put_setting("instance_id", "abc")
+            .await
+            .expect("put");
+        drop(first);
+
+        let second = connect(&url, opts).await.expect("second connect");
+        assert_eq!(
+            second
+                .database
+                .schema_version()
+                .await
+                .expect("schema_version"),
+            version
+        );
+        let kept = second
+            .settings
+            .get_setting("instance_id")
+            .await
+            .expect("get");
+        assert_eq!(kept.as_deref(), Some("abc"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn schemas_keep_deployments_apart() {
+    common::with_pg_schema(|url, opts| async move {
+        let other_schema = common::fresh_schema();
+        let other_opts = ConnectOptions::default().with_schema(other_schema.clone());
+        let ours = connect(&url, opts).await.expect("connect ours");
+        let theirs = connect(&url, other_opts).await.expect("connect theirs");
+        ours.settings
+            .put_setting("admin_token_hash", "ours")
+            .await
+            .expect("put");
+        let seen = theirs.settings.get_setting("admin_token_hash").await;
+        common::drop_schema(&url, &other_schema).await;
+        assert_eq!(
+            seen.expect("get"),
+            None,
+            "another schema sees nothing of ours"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn display_shows_the_url_without_password() {
+    common::with_pg_schema(|url, opts| async move {
+        let db = PostgresRecords::from_url(&url, opts)
+            .await
+            .expect("connect");
+        let shown = db.to_string();
+        assert!(shown.starts_with("postgres"), "{shown}");
+        assert!(shown.contains("(schema legalops_test_"), "{shown}");
+    })
+    .await;
+}
+
+/// Needs no server: nothing listens on port 1.
+#[tokio::test]
+async fn unreachable_server_is_a_retryable_backend_error_without_the_password() {
+    let url = "postgres://app:hunter2@127.0.0.1:1/legalops";
+    let opts = ConnectOptions::default().with_connect_timeout(Duration::from_secs(2));
+    let err = connect(url, opts)
+        .await
+        .err()
+        .expect("connecting to port 1 fails");
+    assert!(err.is_retryable(), "{err:?}");
+    match &err {
+        Error::Backend { backend, .. } => {
+            assert_eq!(backend, "postgres://app@127.0.0.1:1/legalops")
+        }
+        other => panic!("expected Backend, got {other:?}"),
+    }
+    assert!(!err.to_string().contains("hunter2"), "{err}");
+}
+
+#[tokio::test]
+async fn invalid_schema_names_are_refused_before_connecting() {
+    let opts = ConnectOptions::default().with_schema("x; DROP TABLE settings");
+    let err = connect("postgres://postgres@127.0.0.1:1/test", opts)
+        .await
+        .err();
+    assert!(matches!(err, Some(Error::InvalidConfig { key, .. }) if key == "schema"));
+}

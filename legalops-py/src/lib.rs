@@ -1,1 +1,27 @@
-//! Python bindings for LegalOps.
+//! Python bindings for LegalOps: the extension module `legalops._legalops`, re-exported by
+//! the pure-Python package `legalops` (see `python/legalops`).
+//!
+//! This crate is conversion only. Every rule lives in `legalops-core`, which knows nothing
+//! of Python; a function here takes Python values, calls the core, and converts the result
+//! or the `legalops_core::Error` (through [`errors::to_py`], one exception class per kind).
+//! Nothing bound so far blocks, so nothing detaches from the interpreter yet; bindings of
+//! I/O (stores, backups) must run the core call inside `py.detach(...)`.
+
+use pyo3::prelude::*;
+
+mod convert;
+pub mod errors;
+pub mod health;
+pub mod rules;
+pub mod thresholds;
+
+/// The module's initialiser: registers every class, function, exception and constant.
+#[pymodule(name = "_legalops")]
+pub fn legalops_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    errors::register(m)?;
+    health::register(m)?;
+    thresholds::register(m)?;
+    rules::register(m)?;
+    Ok(())
+}

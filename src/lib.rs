@@ -7,6 +7,6 @@
 
 pub use legalops_core as core;
 pub use legalops_ops as ops;
-pub use legalops_store as store;
 #[cfg(feature = "server")]
 pub use legalops_server as server;
+pub use legalops_store as store;

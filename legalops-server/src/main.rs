@@ -1,1 +1,5 @@
-fn main() {}
+//! The `legalops` binary.
+
+fn main() -> std::process::ExitCode {
+    legalops_server::cli::main()
+}

@@ -1,0 +1,229 @@
+//! The `legalops` command line: `serve`, `health` and `config check`.
+//!
+//! Exit codes are stable for automation: 0 ok; 1 the server answered unhealthy (like
+//! `curl -f`); 2 bad configuration or arguments; 3 the server could not be reached.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use legalops_core::{Error, Result, SystemClock};
+
+use crate::config::{Config, DEFAULT_CONFIG_FILE};
+
+/// Exit code: the server answered, and it is unhealthy.
+pub const EXIT_UNHEALTHY: u8 = 1;
+/// Exit code: invalid configuration or arguments.
+pub const EXIT_CONFIG: u8 = 2;
+/// Exit code: the server could not be reached.
+pub const EXIT_UNREACHABLE: u8 = 3;
+
+/// LegalOps: operations for a legal-services business.
+#[derive(Debug, Parser)]
+#[command(name = "legalops", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the platform (embedded defaults in ./data unless configured otherwise).
+    Serve(ServeArgs),
+    /// Ask a running server for its health; exits non-zero when it is not healthy.
+    Health(HealthArgs),
+    /// Configuration tools.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Validate the configuration and print the effective settings, secrets masked.
+    Check(SourceArgs),
+}
+
+/// Where the configuration comes from.
+#[derive(Debug, Args)]
+struct SourceArgs {
+    /// Config file (default: ./legalops.toml if it exists).
+    #[arg(long, env = "LEGALOPS_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    source: SourceArgs,
+    /// Address to listen on (key `listen`).
+    #[arg(long)]
+    listen: Option<String>,
+    /// Data directory (key `data_dir`).
+    #[arg(long)]
+    data_dir: Option<String>,
+    /// Records backend URL (key `database_url`).
+    #[arg(long)]
+    database_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct HealthArgs {
+    /// Base URL of the server.
+    #[arg(long, env = "LEGALOPS_URL", default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// Ask for the detailed report (needs the admin token).
+    #[arg(long)]
+    detailed: bool,
+    /// Admin token for --detailed.
+    #[arg(long, env = "LEGALOPS_ADMIN_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Give up after this many seconds.
+    #[arg(long, default_value_t = 5)]
+    timeout_secs: u64,
+}
+
+/// Loads the configuration: file, then `LEGALOPS_*` variables, then `flags` (key, value).
+pub fn load_config(file: Option<&PathBuf>, flags: &[(&str, Option<&String>)]) -> Result<Config> {
+    let mut config = match file {
+        Some(path) => Config::from_file(path)?,
+        None if std::path::Path::new(DEFAULT_CONFIG_FILE).exists() => {
+            Config::from_file(std::path::Path::new(DEFAULT_CONFIG_FILE))?
+        }
+        None => Config::default(),
+    };
+    config.apply_env(std::env::vars())?;
+    for (key, value) in flags {
+        if let Some(v) = value {
+            config.set(key, v)?;
+        }
+    }
+    config.validate()?;
+    Ok(config)
+}
+
+/// Runs the CLI with the process's arguments.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Config(ConfigCommand::Check(source)) => {
+            match load_config(source.config.as_ref(), &[]) {
+                Ok(config) => {
+                    print!("{}", config.to_masked_toml());
+                    eprintln!("configuration is valid");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => config_error(&e),
+            }
+        }
+        Command::Health(args) => runtime(|| health(args)),
+        Command::Serve(args) => {
+            let flags = [
+                ("listen", args.listen.as_ref()),
+                ("data_dir", args.data_dir.as_ref()),
+                ("database_url", args.database_url.as_ref()),
+            ];
+            match load_config(args.source.config.as_ref(), &flags) {
+                Ok(config) => runtime(|| serve(config)),
+                Err(e) => config_error(&e),
+            }
+        }
+    }
+}
+
+fn config_error(e: &Error) -> ExitCode {
+    eprintln!("error: {e}");
+    ExitCode::from(EXIT_CONFIG)
+}
+
+fn runtime<F: std::future::Future<Output = ExitCode>>(f: impl FnOnce() -> F) -> ExitCode {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(f()),
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn health(args: HealthArgs) -> ExitCode {
+    let base = args.url.trim_end_matches('/');
+    let path = if args.detailed {
+        "/api/health/detailed"
+    } else {
+        "/health"
+    };
+    let client = match reqwest::Client::builder()
+        .timeout(Duration::from_secs(args.timeout_secs))
+        .build()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let mut req = client.get(format!("{base}{path}"));
+    if let Some(token) = &args.token {
+        req = req.bearer_auth(token);
+    }
+    let res = match req.send().await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot reach {base}: {}", without_url(&e));
+            return ExitCode::from(EXIT_UNREACHABLE);
+        }
+    };
+    let status = res.status();
+    let body = res.text().await.unwrap_or_default();
+    let pretty = serde_json::from_str::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| serde_json::to_string_pretty(&v).ok())
+        .unwrap_or(body);
+    println!("{pretty}");
+    if status.is_success() {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("error: {base}{path} answered {status}");
+        ExitCode::from(EXIT_UNHEALTHY)
+    }
+}
+
+fn without_url(e: &reqwest::Error) -> String {
+    let mut msg = e.to_string();
+    if let Some(source) = std::error::Error::source(e) {
+        msg = source.to_string();
+    }
+    msg
+}
+
+async fn serve(config: Config) -> ExitCode {
+    let clock = std::sync::Arc::new(SystemClock);
+    if let Err(e) = std::fs::create_dir_all(&config.data_dir) {
+        eprintln!(
+            "error: cannot create data_dir {}: {e}",
+            config.data_dir.display()
+        );
+        return ExitCode::from(EXIT_CONFIG);
+    }
+    let guard = match crate::logging::init(&config.log, &config.data_dir, clock.clone()) {
+        Ok(g) => g,
+        Err(e) => return config_error(&e),
+    };
+    let code = match crate::serve::run(config, clock).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "legalops stopped");
+            eprintln!("error: {e}");
+            ExitCode::from(match e {
+                Error::InvalidConfig { .. } => EXIT_CONFIG,
+                _ => 1,
+            })
+        }
+    };
+    drop(guard);
+    code
+}

@@ -1,0 +1,460 @@
+//! The server's configuration: one set of keys, read from `legalops.toml`, then
+//! `LEGALOPS_*` environment variables, then command-line flags, each later source
+//! overriding the earlier. Every source goes through [`Config::set`], so a key means the
+//! same thing and is validated the same way wherever it comes from.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use legalops_core::redact::{REDACTED, redact_url};
+use legalops_core::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// The file read when no `--config` / `LEGALOPS_CONFIG` is given (if it exists).
+pub const DEFAULT_CONFIG_FILE: &str = "legalops.toml";
+/// Environment variables starting with this prefix set keys (`LEGALOPS_LOG_LEVEL` sets
+/// `log.level`; see [`Config::env_key`]).
+pub const ENV_PREFIX: &str = "LEGALOPS_";
+
+/// How log lines are written to standard output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// JSON lines when stdout is not a terminal, human-readable when it is.
+    Auto,
+    /// Always JSON lines.
+    Json,
+    /// Always human-readable.
+    Pretty,
+}
+
+/// When the log file starts a new file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogRotation {
+    /// At midnight UTC.
+    Daily,
+    /// When the file reaches `log.max_size_mb`.
+    Size,
+}
+
+/// Logging settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// Standard output format.
+    pub format: LogFormat,
+    /// A `tracing` filter (`info`, `legalops=debug,info`).
+    pub level: String,
+    /// Write JSON lines to files under `<data_dir>/logs` too.
+    pub file: bool,
+    /// When the file rotates.
+    pub rotation: LogRotation,
+    /// Size limit of one file for `rotation = "size"`.
+    pub max_size_mb: u64,
+    /// How many rotated files are kept.
+    pub keep: usize,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Auto,
+            level: "info".to_owned(),
+            file: true,
+            rotation: LogRotation::Daily,
+            max_size_mb: 100,
+            keep: 14,
+        }
+    }
+}
+
+/// The whole configuration of `legalops serve`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: String,
+    /// Where embedded defaults keep their files (database, documents, logs).
+    pub data_dir: PathBuf,
+    /// Records backend: `sqlite://FILE`, `sqlite::memory:` or `postgres://...`.
+    /// Default: `sqlite://<data_dir>/legalops.db`.
+    pub database_url: Option<String>,
+    /// Document store: `file:///DIR` or `memory://`. Default: `<data_dir>/documents`.
+    pub documents_url: Option<String>,
+    /// The admin bearer token. When unset, the first start generates one, stores its hash
+    /// in the records store and prints it once.
+    pub admin_token: Option<String>,
+    /// Serve `/metrics` without the admin token (for a scraper on a private network).
+    pub metrics_public: bool,
+    /// How long one health check may take before it counts as failed.
+    pub health_timeout_ms: u64,
+    /// How long in-flight requests may run after SIGTERM before the process exits.
+    pub shutdown_grace_secs: u64,
+    /// How often metrics are rolled up into the records store.
+    pub rollup_interval_secs: u64,
+    /// The URL operators reach this server at (used in links in notifications).
+    pub external_url: Option<String>,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".to_owned(),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            documents_url: None,
+            admin_token: None,
+            metrics_public: false,
+            health_timeout_ms: 1000,
+            shutdown_grace_secs: 30,
+            rollup_interval_secs: 60,
+            external_url: None,
+            log: LogConfig::default(),
+        }
+    }
+}
+
+/// Every key [`Config::set`] accepts, in dotted form.
+pub const KEYS: &[&str] = &[
+    "listen",
+    "data_dir",
+    "database_url",
+    "documents_url",
+    "admin_token",
+    "metrics_public",
+    "health_timeout_ms",
+    "shutdown_grace_secs",
+    "rollup_interval_secs",
+    "external_url",
+    "log.format",
+    "log.level",
+    "log.file",
+    "log.rotation",
+    "log.max_size_mb",
+    "log.keep",
+];
+
+impl Config {
+    /// Parses a TOML document; an unknown key or a wrong type names the key.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Self> {
+        let config: Self = toml::from_str(text).map_err(|e| {
+            Error::invalid_config(origin, e.message().to_owned() + &span_hint(text, e.span()))
+        })?;
+        Ok(config)
+    }
+
+    /// Reads `path` as a TOML config file.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::invalid_config("config", format!("cannot read {}: {e}", path.display()))
+        })?;
+        Self::from_toml(&text, &path.display().to_string())
+    }
+
+    /// The key an environment variable sets: `LEGALOPS_LOG_LEVEL` -> `log.level`. `None`
+    /// for variables that are not config keys (`LEGALOPS_CONFIG`, `LEGALOPS_TEST_*`).
+    pub fn env_key(var: &str) -> Option<String> {
+        let rest = var.strip_prefix(ENV_PREFIX)?.to_ascii_lowercase();
+        if rest == "config" || rest.starts_with("test_") {
+            return None;
+        }
+        if let Some(sub) = rest.strip_prefix("log_") {
+            return Some(format!("log.{sub}"));
+        }
+        Some(rest)
+    }
+
+    /// Applies every `LEGALOPS_*` variable of `vars`; the error names the variable.
+    pub fn apply_env(&mut self, vars: impl IntoIterator<Item = (String, String)>) -> Result<()> {
+        for (var, value) in vars {
+            if let Some(key) = Self::env_key(&var) {
+                self.set(&key, &value).map_err(|e| match e {
+                    Error::InvalidConfig { message, .. } => {
+                        Error::invalid_config(var.clone(), message)
+                    }
+                    other => other,
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets one key from its text form: the one path for environment variables and flags.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<()> {
+        let bad = |rule: &str| Err(Error::invalid_config(key, rule.to_owned()));
+        let opt = |v: &str| (!v.is_empty()).then(|| v.to_owned());
+        match key {
+            "listen" => self.listen = value.to_owned(),
+            "data_dir" => self.data_dir = PathBuf::from(value),
+            "database_url" => self.database_url = opt(value),
+            "documents_url" => self.documents_url = opt(value),
+            "admin_token" => self.admin_token = opt(value),
+            "external_url" => self.external_url = opt(value),
+            "metrics_public" => self.metrics_public = parse_bool(key, value)?,
+            "health_timeout_ms" => self.health_timeout_ms = parse_u64(key, value)?,
+            "shutdown_grace_secs" => self.shutdown_grace_secs = parse_u64(key, value)?,
+            "rollup_interval_secs" => self.rollup_interval_secs = parse_u64(key, value)?,
+            "log.format" => {
+                self.log.format = match value {
+                    "auto" => LogFormat::Auto,
+                    "json" => LogFormat::Json,
+                    "pretty" => LogFormat::Pretty,
+                    _ => return bad("must be one of auto, json, pretty"),
+                }
+            }
+            "log.level" => self.log.level = value.to_owned(),
+            "log.file" => self.log.file = parse_bool(key, value)?,
+            "log.rotation" => {
+                self.log.rotation = match value {
+                    "daily" => LogRotation::Daily,
+                    "size" => LogRotation::Size,
+                    _ => return bad("must be one of daily, size"),
+                }
+            }
+            "log.max_size_mb" => self.log.max_size_mb = parse_u64(key, value)?,
+            "log.keep" => self.log.keep = parse_u64(key, value)? as usize,
+            _ => return bad(&format!("unknown key; known keys: {}", KEYS.join(", "))),
+        }
+        Ok(())
+    }
+
+    /// Checks every rule; the error names the first key that breaks one.
+    pub fn validate(&self) -> Result<()> {
+        self.listen_addr()?;
+        if self.data_dir.as_os_str().is_empty() {
+            return Err(Error::invalid_config("data_dir", "must not be empty"));
+        }
+        let db = self.database_url();
+        if !(db.starts_with("sqlite:")
+            || db.starts_with("postgres://")
+            || db.starts_with("postgresql://"))
+        {
+            return Err(Error::invalid_config(
+                "database_url",
+                format!(
+                    "must start with sqlite: or postgres:// (got {})",
+                    redact_url(&db)
+                ),
+            ));
+        }
+        let docs = self.documents_url();
+        if !docs.contains("://") {
+            return Err(Error::invalid_config(
+                "documents_url",
+                "must be a URL such as file:///srv/docs or memory://",
+            ));
+        }
+        if let Some(token) = &self.admin_token
+            && token.len() < 16
+        {
+            return Err(Error::invalid_config(
+                "admin_token",
+                "must be at least 16 characters",
+            ));
+        }
+        if !(10..=60_000).contains(&self.health_timeout_ms) {
+            return Err(Error::invalid_config(
+                "health_timeout_ms",
+                "must be between 10 and 60000",
+            ));
+        }
+        if self.shutdown_grace_secs > 3600 {
+            return Err(Error::invalid_config(
+                "shutdown_grace_secs",
+                "must be at most 3600",
+            ));
+        }
+        if !(1..=3600).contains(&self.rollup_interval_secs) {
+            return Err(Error::invalid_config(
+                "rollup_interval_secs",
+                "must be between 1 and 3600",
+            ));
+        }
+        if self.log.keep == 0 {
+            return Err(Error::invalid_config("log.keep", "must be at least 1"));
+        }
+        if self.log.max_size_mb == 0 {
+            return Err(Error::invalid_config(
+                "log.max_size_mb",
+                "must be at least 1",
+            ));
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.log.level).map_err(|e| {
+            Error::invalid_config("log.level", format!("not a tracing filter: {e}"))
+        })?;
+        Ok(())
+    }
+
+    /// The listen address, parsed.
+    pub fn listen_addr(&self) -> Result<SocketAddr> {
+        self.listen.parse().map_err(|_| {
+            Error::invalid_config(
+                "listen",
+                format!(
+                    "must be host:port, e.g. 127.0.0.1:8080 (got {:?})",
+                    self.listen
+                ),
+            )
+        })
+    }
+
+    /// The records URL, with the default filled in.
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("legalops.db").display()))
+    }
+
+    /// The documents URL, with the default filled in (an absolute `file://` URL).
+    pub fn documents_url(&self) -> String {
+        self.documents_url.clone().unwrap_or_else(|| {
+            let dir = self.data_dir.join("documents");
+            let abs = std::path::absolute(&dir).unwrap_or(dir);
+            format!("file://{}", abs.display())
+        })
+    }
+
+    /// The health check timeout.
+    pub fn health_timeout(&self) -> Duration {
+        Duration::from_millis(self.health_timeout_ms)
+    }
+
+    /// The effective configuration as TOML, defaults filled in and secrets masked: what
+    /// `legalops config check` prints.
+    pub fn to_masked_toml(&self) -> String {
+        let mut shown = self.clone();
+        shown.database_url = Some(redact_url(&self.database_url()));
+        shown.documents_url = Some(redact_url(&self.documents_url()));
+        if shown.admin_token.is_some() {
+            shown.admin_token = Some(REDACTED.to_owned());
+        }
+        // Serialising plain data with string keys cannot fail.
+        toml::to_string_pretty(&shown).unwrap_or_default()
+    }
+}
+
+fn parse_bool(key: &str, value: &str) -> Result<bool> {
+    match value {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(Error::invalid_config(
+            key,
+            format!("must be true or false (got {value:?})"),
+        )),
+    }
+}
+
+fn parse_u64(key: &str, value: &str) -> Result<u64> {
+    value
+        .parse()
+        .map_err(|_| Error::invalid_config(key, format!("must be a whole number (got {value:?})")))
+}
+
+fn span_hint(text: &str, span: Option<std::ops::Range<usize>>) -> String {
+    span.map(|s| {
+        format!(
+            " (line {})",
+            text[..s.start.min(text.len())].lines().count().max(1)
+        )
+    })
+    .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_are_valid_and_embedded() {
+        let c = Config::default();
+        c.validate().expect("defaults must validate");
+        assert_eq!(c.listen_addr().ok(), "127.0.0.1:8080".parse().ok());
+        assert!(c.database_url().starts_with("sqlite://"));
+        assert!(c.documents_url().starts_with("file:///"));
+    }
+
+    #[test]
+    fn env_overrides_file_and_names_the_variable_on_error() {
+        let mut c = Config::from_toml("listen = \"0.0.0.0:9000\"\n[log]\nlevel = \"debug\"\n", "t")
+            .expect("parses");
+        c.apply_env(vars(&[
+            ("LEGALOPS_LISTEN", "127.0.0.1:9999"),
+            ("LEGALOPS_LOG_FORMAT", "json"),
+            ("LEGALOPS_CONFIG", "ignored.toml"),
+            ("PATH", "/bin"),
+        ]))
+        .expect("valid env");
+        assert_eq!(c.listen, "127.0.0.1:9999");
+        assert_eq!(c.log.format, LogFormat::Json);
+        assert_eq!(c.log.level, "debug");
+        let err = c
+            .apply_env(vars(&[("LEGALOPS_METRICS_PUBLIC", "maybe")]))
+            .expect_err("bad bool");
+        assert!(err.to_string().contains("LEGALOPS_METRICS_PUBLIC"), "{err}");
+        let err = c
+            .apply_env(vars(&[("LEGALOPS_LISTNE", "x")]))
+            .expect_err("typo");
+        assert!(err.to_string().contains("unknown key"), "{err}");
+    }
+
+    #[test]
+    fn invalid_values_name_key_and_rule() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("listen", "localhost", "listen"),
+            ("database_url", "mysql://x", "database_url"),
+            ("admin_token", "short", "admin_token"),
+            ("health_timeout_ms", "0", "health_timeout_ms"),
+            ("log.level", "info,[", "log.level"),
+            ("log.keep", "0", "log.keep"),
+        ];
+        for (key, value, named) in cases {
+            let mut c = Config::default();
+            c.set(key, value).expect("settable");
+            let err = c.validate().expect_err(key);
+            assert!(
+                matches!(&err, Error::InvalidConfig { key, .. } if key == named),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_file_key_is_refused_with_its_name() {
+        let err = Config::from_toml(
+            "listen = \"127.0.0.1:1\"\nlisten_port = 3\n",
+            "legalops.toml",
+        )
+        .expect_err("unknown");
+        assert!(err.to_string().contains("listen_port"), "{err}");
+        let err = Config::from_toml("[log]\nkeep = \"ten\"\n", "legalops.toml").expect_err("type");
+        assert!(err.to_string().contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn masked_toml_hides_token_and_database_password() {
+        let mut c = Config::default();
+        c.set("admin_token", "super-secret-token-123").expect("set");
+        c.set("database_url", "postgres://app:hunter2@db/legal")
+            .expect("set");
+        let shown = c.to_masked_toml();
+        assert!(
+            !shown.contains("super-secret-token-123") && !shown.contains("hunter2"),
+            "{shown}"
+        );
+        assert!(shown.contains(REDACTED));
+        let back =
+            Config::from_toml(&shown, "masked").expect("masked output is itself a valid config");
+        assert_eq!(back.listen, c.listen);
+    }
+}

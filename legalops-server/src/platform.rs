@@ -1,0 +1,321 @@
+//! The platform: every backend and engine of a deployment composed once, shared by the
+//! router, the CLI and background tasks. An embedding service builds one with
+//! [`Platform::builder`] (swapping any backend) and mounts [`Platform::router`] or wraps
+//! its own routes with [`Platform::apply_middleware`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::middleware::from_fn_with_state;
+use axum::routing::get;
+use legalops_core::documents::DocumentStore;
+use legalops_core::metrics::MetricsSink;
+use legalops_core::records::Records;
+use legalops_core::{Result, SharedClock, SystemClock};
+use legalops_ops::health::checks::{
+    DatabaseCheck, DiskCheck, DocumentStoreCheck, MemoryCheck, SchemaVersionCheck, UptimeCheck,
+};
+use legalops_ops::health::{HealthRegistry, Probe};
+use legalops_ops::metrics::reports::SystemSampler;
+use legalops_ops::metrics::{Registry, RollupSink, spawn_collector};
+use legalops_store::{ConnectOptions, ObjectStoreDocuments};
+use time::OffsetDateTime;
+use tower_http::catch_panic::CatchPanicLayer;
+
+use crate::auth::{AdminAuth, TokenOrigin, require_admin};
+use crate::config::Config;
+use crate::middleware::{PanicToProblem, request_context};
+use crate::routes;
+
+struct Inner {
+    config: Config,
+    clock: SharedClock,
+    records: Records,
+    documents: Arc<dyn DocumentStore>,
+    health: HealthRegistry,
+    registry: Registry,
+    auth: AdminAuth,
+    system: SystemSampler,
+    started: OffsetDateTime,
+    service_id: String,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+/// A running LegalOps platform (cheap to clone).
+#[derive(Clone)]
+pub struct Platform {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Platform")
+            .field("records", &self.inner.records.database.to_string())
+            .field("documents", &self.inner.documents.to_string())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Platform`]: every backend defaults to what the configuration's URLs name,
+/// and any of them can be replaced.
+pub struct PlatformBuilder {
+    config: Config,
+    clock: SharedClock,
+    records: Option<Records>,
+    documents: Option<Arc<dyn DocumentStore>>,
+    registry: Option<Registry>,
+    extra_sinks: Vec<Arc<dyn MetricsSink>>,
+}
+
+impl PlatformBuilder {
+    /// Uses `clock` instead of the system clock.
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Uses these records instead of connecting to `database_url`.
+    pub fn records(mut self, records: Records) -> Self {
+        self.records = Some(records);
+        self
+    }
+
+    /// Uses this document store instead of opening `documents_url`.
+    pub fn documents(mut self, documents: Arc<dyn DocumentStore>) -> Self {
+        self.documents = Some(documents);
+        self
+    }
+
+    /// Uses this metrics registry (e.g. the one installed as the global recorder).
+    pub fn registry(mut self, registry: Registry) -> Self {
+        self.registry = Some(registry);
+        self
+    }
+
+    /// Also sends metric snapshots to `sink` (besides the rollups in the records store).
+    pub fn metrics_sink(mut self, sink: Arc<dyn MetricsSink>) -> Self {
+        self.extra_sinks.push(sink);
+        self
+    }
+
+    /// Connects the backends, registers the health checks, starts the background tasks
+    /// and sets up the admin token. Returns how the token was obtained, so that a
+    /// generated one can be shown once.
+    pub async fn build(self) -> Result<(Platform, TokenOrigin)> {
+        let config = self.config;
+        config.validate()?;
+        let clock = self.clock;
+        let records = match self.records {
+            Some(r) => r,
+            None => {
+                if config.database_url.is_none() {
+                    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+                        legalops_core::Error::invalid_config(
+                            "data_dir",
+                            format!("cannot create {}: {e}", config.data_dir.display()),
+                        )
+                    })?;
+                }
+                let options = ConnectOptions::default().with_clock(clock.clone());
+                legalops_store::connect(&config.database_url(), options).await?
+            }
+        };
+        let documents: Arc<dyn DocumentStore> = match self.documents {
+            Some(d) => d,
+            None => Arc::new(ObjectStoreDocuments::from_url(&config.documents_url())?),
+        };
+        let (auth, origin) =
+            AdminAuth::init(config.admin_token.as_deref(), records.settings.as_ref()).await?;
+        let registry = self.registry.unwrap_or_default();
+        let started = clock.now();
+
+        let health = HealthRegistry::new(clock.clone(), config.health_timeout());
+        let deps = [Probe::Readiness, Probe::Detailed];
+        health.register(
+            "database:responseTime",
+            &deps,
+            Arc::new(DatabaseCheck::new(records.database.clone(), clock.clone())),
+        );
+        health.register(
+            "database:schemaVersion",
+            &[Probe::Detailed],
+            Arc::new(SchemaVersionCheck::new(
+                records.database.clone(),
+                clock.clone(),
+            )),
+        );
+        health.register(
+            "documents:responseTime",
+            &deps,
+            Arc::new(DocumentStoreCheck::new(documents.clone()).with_clock(clock.clone())),
+        );
+        health.register(
+            "disk:utilization",
+            &[Probe::Detailed],
+            Arc::new(DiskCheck::new(config.data_dir.clone()).with_clock(clock.clone())),
+        );
+        health.register(
+            "memory:utilization",
+            &[Probe::Detailed],
+            Arc::new(MemoryCheck::new().with_clock(clock.clone())),
+        );
+        health.register(
+            "uptime:uptime",
+            &[Probe::Liveness, Probe::Detailed],
+            Arc::new(UptimeCheck::new(started, clock.clone())),
+        );
+
+        let system = SystemSampler::spawn(
+            config.data_dir.clone(),
+            Duration::from_secs(10),
+            registry.clone(),
+        );
+        let mut sinks: Vec<Arc<dyn MetricsSink>> =
+            vec![Arc::new(RollupSink::new(records.rollups.clone()))];
+        sinks.extend(self.extra_sinks);
+        let sink: Arc<dyn MetricsSink> = Arc::new(legalops_core::metrics::FanoutSink::new(sinks));
+        let collector = spawn_collector(
+            registry.clone(),
+            sink,
+            Duration::from_secs(config.rollup_interval_secs),
+            clock.clone(),
+        );
+
+        let service_id = format!("legalops@{}", config.listen);
+        let inner = Inner {
+            config,
+            clock,
+            records,
+            documents,
+            health,
+            registry,
+            auth,
+            system,
+            started,
+            service_id,
+            tasks: vec![collector],
+        };
+        Ok((
+            Platform {
+                inner: Arc::new(inner),
+            },
+            origin,
+        ))
+    }
+}
+
+impl Platform {
+    /// A builder over `config`, with the system clock.
+    pub fn builder(config: Config) -> PlatformBuilder {
+        PlatformBuilder {
+            config,
+            clock: Arc::new(SystemClock),
+            records: None,
+            documents: None,
+            registry: None,
+            extra_sinks: Vec::new(),
+        }
+    }
+
+    /// The configuration it runs with.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+    /// The clock.
+    pub fn clock(&self) -> &SharedClock {
+        &self.inner.clock
+    }
+    /// The records backends.
+    pub fn records(&self) -> &Records {
+        &self.inner.records
+    }
+    /// The document store.
+    pub fn documents(&self) -> &Arc<dyn DocumentStore> {
+        &self.inner.documents
+    }
+    /// The health check registry (later work registers more checks here).
+    pub fn health(&self) -> &HealthRegistry {
+        &self.inner.health
+    }
+    /// The metrics registry.
+    pub fn registry(&self) -> &Registry {
+        &self.inner.registry
+    }
+    /// The system sampler.
+    pub fn system(&self) -> &SystemSampler {
+        &self.inner.system
+    }
+    /// The admin token checker.
+    pub fn admin_auth(&self) -> &AdminAuth {
+        &self.inner.auth
+    }
+    /// The `serviceId` of health reports.
+    pub fn service_id(&self) -> &str {
+        &self.inner.service_id
+    }
+    /// How long the platform has run.
+    pub fn uptime(&self) -> Duration {
+        let d = self.inner.clock.now() - self.inner.started;
+        Duration::try_from(d).unwrap_or_default()
+    }
+
+    /// The platform's routes without the request middleware: public probes and admin
+    /// APIs (admin routes already check the token).
+    pub fn routes(&self) -> Router {
+        let admin = Router::new()
+            .route("/api/health/detailed", get(routes::health::detailed))
+            .route(
+                "/api/metrics/application",
+                get(routes::metrics::application),
+            )
+            .route("/api/metrics/system", get(routes::metrics::system))
+            .route("/api/metrics/database", get(routes::metrics::database));
+        let metrics = Router::new().route("/metrics", get(routes::metrics::prometheus));
+        let (admin, metrics) = {
+            let auth = from_fn_with_state(self.inner.auth.clone(), require_admin);
+            if self.inner.config.metrics_public {
+                (admin.route_layer(auth), metrics)
+            } else {
+                (admin.merge(metrics).route_layer(auth), Router::new())
+            }
+        };
+        Router::new()
+            .route("/health", get(routes::health::health))
+            .route("/livez", get(routes::health::livez))
+            .route("/readyz", get(routes::health::readyz))
+            .merge(admin)
+            .merge(metrics)
+            .with_state(self.clone())
+    }
+
+    /// Wraps `router` (the platform's or an embedding service's own) in the request
+    /// middleware: request id, access log, metrics, panic catcher.
+    pub fn apply_middleware(&self, router: Router) -> Router {
+        let registry = self.inner.registry.clone();
+        router
+            .layer(CatchPanicLayer::custom(PanicToProblem {
+                registry: registry.clone(),
+            }))
+            .layer(from_fn_with_state(registry, request_context))
+    }
+
+    /// The whole application: [`Self::routes`] with [`Self::apply_middleware`] and a
+    /// problem-details 404 for unknown paths.
+    pub fn router(&self) -> Router {
+        let routes = self.routes().fallback(not_found);
+        self.apply_middleware(routes)
+    }
+}
+
+async fn not_found() -> crate::error::Problem {
+    crate::error::Problem::new(axum::http::StatusCode::NOT_FOUND, "not_found")
+}

@@ -1,0 +1,216 @@
+//! The `legalops` binary as an operator runs it: `serve` on embedded defaults, `health`
+//! like `curl -f`, `config check`, and a clean exit on SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_legalops");
+const TOKEN: &str = "cli-test-admin-token-0123456789";
+
+fn free_port() -> u16 {
+    // Bind to port 0 and release it: the OS picks a free port.
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn legalops(dir: &Path) -> Command {
+    let mut c = Command::new(BIN);
+    c.current_dir(dir);
+    // Keep the developer's environment out of the test.
+    for (k, _) in std::env::vars() {
+        if k.starts_with("LEGALOPS_") {
+            c.env_remove(k);
+        }
+    }
+    c
+}
+
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(dir: &Path, extra_env: &[(&str, &str)]) -> Server {
+    let port = free_port();
+    let mut cmd = legalops(dir);
+    cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("LEGALOPS_LOG_FORMAT", "json")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    let child = cmd.spawn().expect("spawn legalops serve");
+    let url = format!("http://127.0.0.1:{port}");
+    let server = Server { child, url };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return server;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("legalops serve did not listen within 30 s");
+}
+
+fn health(dir: &Path, url: &str, args: &[&str]) -> Output {
+    legalops(dir)
+        .args(["health", "--url", url])
+        .args(args)
+        .output()
+        .expect("run legalops health")
+}
+
+#[cfg(unix)]
+fn sigterm(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+}
+
+#[test]
+#[cfg(unix)]
+fn serve_on_defaults_answers_health_and_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut server = start(dir.path(), &[]);
+
+    let ok = health(dir.path(), &server.url, &[]);
+    assert!(
+        ok.status.success(),
+        "legalops health: {}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let body: serde_json::Value = serde_json::from_slice(&ok.stdout).expect("health prints JSON");
+    assert_eq!(body["status"], "pass");
+
+    // No token configured: the first start generated one and printed it once on stderr.
+    let detailed = health(dir.path(), &server.url, &["--detailed"]);
+    assert_eq!(
+        detailed.status.code(),
+        Some(1),
+        "detailed without a token is 401 -> exit 1"
+    );
+
+    assert!(
+        dir.path().join("data/legalops.db").exists(),
+        "SQLite under ./data"
+    );
+    assert!(
+        dir.path().join("data/logs/legalops.log").exists(),
+        "log file under ./data/logs"
+    );
+
+    sigterm(&server.child);
+    let status = server.child.wait().expect("wait");
+    assert_eq!(status.code(), Some(0), "SIGTERM exits 0");
+    let mut stderr = String::new();
+    if let Some(e) = server.child.stderr.take() {
+        for line in BufReader::new(e).lines().map_while(Result::ok) {
+            stderr.push_str(&line);
+            stderr.push('\n');
+        }
+    }
+    let token_lines = stderr.lines().filter(|l| l.contains("lo_admin_")).count();
+    assert_eq!(
+        token_lines, 1,
+        "the generated token is shown exactly once: {stderr}"
+    );
+    let log =
+        std::fs::read_to_string(dir.path().join("data/logs/legalops.log")).unwrap_or_default();
+    assert!(
+        !log.contains("lo_admin_"),
+        "the token never reaches the log"
+    );
+    assert!(
+        log.contains("\"route\":\"/health\""),
+        "access log lines carry the route: {log}"
+    );
+    assert!(
+        log.contains("legalops stopped"),
+        "logs were flushed at exit: {log}"
+    );
+}
+
+#[test]
+fn detailed_health_with_the_token_passes_and_unreachable_is_exit_3() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(dir.path(), &[("LEGALOPS_ADMIN_TOKEN", TOKEN)]);
+    let out = health(dir.path(), &server.url, &["--detailed", "--token", TOKEN]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let body: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert!(
+        body["checks"]["database:schemaVersion"].is_array(),
+        "{body}"
+    );
+    drop(server);
+    let out = health(
+        dir.path(),
+        &format!("http://127.0.0.1:{}", free_port()),
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(3), "nobody listening is exit 3");
+}
+
+#[test]
+fn config_check_masks_secrets_and_names_bad_keys() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("legalops.toml"),
+        "listen = \"127.0.0.1:9090\"\ndatabase_url = \"postgres://app:hunter2@db/legal\"\n",
+    )
+    .expect("write config");
+    let out = legalops(dir.path())
+        .args(["config", "check"])
+        .env("LEGALOPS_ADMIN_TOKEN", TOKEN)
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(shown.contains("127.0.0.1:9090"));
+    assert!(
+        !shown.contains("hunter2") && !shown.contains(TOKEN),
+        "{shown}"
+    );
+
+    std::fs::write(dir.path().join("bad.toml"), "listen = \"nowhere\"\n").expect("write");
+    let out = legalops(dir.path())
+        .args(["config", "check", "--config", "bad.toml"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`listen`"));
+
+    let out = legalops(dir.path())
+        .args(["serve"])
+        .env("LEGALOPS_HEALTH_TIMEOUT_MS", "soon")
+        .output()
+        .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "an invalid config stops the start"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("LEGALOPS_HEALTH_TIMEOUT_MS"));
+}

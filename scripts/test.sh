@@ -36,7 +36,7 @@ step "cargo test (every crate, every feature)"
 cargo test --workspace --all-features
 
 step "benches as smoke tests (tiny iteration counts; real runs: cargo bench)"
-BENCH_ROUNDS=1 BENCH_REQUESTS=200 cargo test --workspace --all-features --benches
+BENCH_ROUNDS=1 BENCH_REQUESTS=200 cargo test --workspace --all-features --bench '*'
 
 step "python bindings (maturin + pytest)"
 bash scripts/test-python.sh

@@ -72,21 +72,43 @@ pub fn mask_last4(value: &str) -> String {
         .collect()
 }
 
-/// Replaces the password of a URL's userinfo (`postgres://u:secret@h/db`) with
-/// [`REDACTED`]; a URL without one is returned unchanged.
+/// A URL made safe to show (logs, health `componentId`, `config check`): the password of
+/// the user info and every query parameter whose name marks a secret
+/// (`?password=`, `?access_key=`) become [`REDACTED`]; the fragment is dropped. A URL
+/// without secrets is returned unchanged, so operators still see host, database and
+/// options such as `sslmode`.
 pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
+    let url = url.split_once('#').map_or(url, |(u, _)| u);
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
     };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    let Some((userinfo, host)) = authority.rsplit_once('@') else {
-        return url.to_owned();
+    let mut out = match base.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority_end = rest.find('/').unwrap_or(rest.len());
+            let (authority, path) = rest.split_at(authority_end);
+            match authority.rsplit_once('@') {
+                Some((userinfo, host)) => match userinfo.split_once(':') {
+                    Some((user, _password)) => format!("{scheme}://{user}:{REDACTED}@{host}{path}"),
+                    None => base.to_owned(),
+                },
+                None => base.to_owned(),
+            }
+        }
+        None => base.to_owned(),
     };
-    match userinfo.split_once(':') {
-        Some((user, _password)) => format!("{scheme}://{user}:{REDACTED}@{host}{tail}"),
-        None => url.to_owned(),
+    if let Some(query) = query {
+        let params: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((name, _)) if is_secret_field(name) => format!("{name}={REDACTED}"),
+                _ => pair.to_owned(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&params.join("&"));
     }
+    out
 }
 
 #[cfg(test)]
@@ -155,6 +177,15 @@ mod tests {
         );
         assert_eq!(redact_url("sqlite://./data/x.db"), "sqlite://./data/x.db");
         assert_eq!(redact_url("not a url"), "not a url");
+        assert_eq!(
+            redact_url("postgres://h/d?sslmode=require&password=x&AWS_SECRET_ACCESS_KEY=y#frag"),
+            "postgres://h/d?sslmode=require&password=[REDACTED]&AWS_SECRET_ACCESS_KEY=[REDACTED]"
+        );
+        assert_eq!(
+            redact_url("postgres://u:p@ss@h/d"),
+            "postgres://u:[REDACTED]@h/d"
+        );
+        assert_eq!(redact_url("sqlite::memory:"), "sqlite::memory:");
     }
 
     proptest! {

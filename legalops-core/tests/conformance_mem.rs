@@ -108,3 +108,40 @@ async fn every_suite_is_send_and_runs_on_a_spawned_task() {
     });
     assert!(handle.await.is_ok());
 }
+
+#[tokio::test]
+async fn wrappers_pass_the_sink_suite_and_fan_out_to_every_sink() {
+    use legalops_core::metrics::{FanoutSink, NoopSink};
+    conformance::metrics_sink(&NoopSink).await;
+    let (a, b) = (Arc::new(MemorySink::new()), Arc::new(MemorySink::new()));
+    let fanout = FanoutSink::new(vec![a.clone(), Arc::new(NoopSink), b.clone()]);
+    conformance::metrics_sink(&fanout).await;
+    assert_eq!(
+        a.snapshots(),
+        b.snapshots(),
+        "every sink of a fan-out sees every snapshot"
+    );
+    assert!(!a.snapshots().is_empty());
+}
+
+#[tokio::test]
+async fn a_failing_sink_in_a_fanout_does_not_starve_the_others() {
+    use legalops_core::metrics::{FanoutSink, MetricsSink, MetricsSnapshot};
+    let (bad, good) = (Arc::new(MemorySink::new()), Arc::new(MemorySink::new()));
+    bad.fail_next(1);
+    let fanout = FanoutSink::new(vec![bad.clone(), good.clone()]);
+    let snap = MetricsSnapshot {
+        at: time::OffsetDateTime::UNIX_EPOCH,
+        samples: Vec::new(),
+    };
+    assert!(
+        fanout.write(&snap).await.is_err(),
+        "the failure is reported"
+    );
+    assert_eq!(
+        good.snapshots().len(),
+        1,
+        "the healthy sink still got the snapshot"
+    );
+    assert_eq!(fanout.to_string(), "fanout[memory, memory]");
+}

@@ -33,4 +33,4 @@ pub use objects::{LocalDirTarget, ObjectStoreDocuments, ObjectStoreTarget};
 pub use sql::PostgresRecords;
 #[cfg(feature = "sqlite")]
 pub use sql::SqliteRecords;
-pub use sql::{ConnectOptions, connect, redact_url};
+pub use sql::{ConnectOptions, connect};

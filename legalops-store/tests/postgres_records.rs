@@ -101,7 +101,7 @@ async fn unreachable_server_is_a_retryable_backend_error_without_the_password() 
     assert!(err.is_retryable(), "{err:?}");
     match &err {
         Error::Backend { backend, .. } => {
-            assert_eq!(backend, "postgres://app@127.0.0.1:1/legalops")
+            assert_eq!(backend, "postgres://app:[REDACTED]@127.0.0.1:1/legalops")
         }
         other => panic!("expected Backend, got {other:?}"),
     }

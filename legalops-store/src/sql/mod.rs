@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use legalops_core::records::{Records, SLOW_QUERY};
+pub(crate) use legalops_core::redact::redact_url;
 use legalops_core::{Error, Result, SharedClock, SystemClock};
 
 mod exec;
@@ -156,29 +157,6 @@ fn feature_off(url: &str, feature: &str) -> Error {
     )
 }
 
-/// `url` as safe to show: the password of the user info and the query string (which may
-/// carry `password=` or key paths) and fragment are removed.
-///
-/// `postgres://app:s3cret@db:5432/legalops?sslmode=require` becomes
-/// `postgres://app@db:5432/legalops`.
-pub fn redact_url(url: &str) -> String {
-    let end = url.find(['?', '#']).unwrap_or(url.len());
-    let url = &url[..end];
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(authority_end);
-    let authority = match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
-            format!("{user}@{host}")
-        }
-        None => authority.to_owned(),
-    };
-    format!("{scheme}://{authority}{path}")
-}
-
 /// A PostgreSQL schema name we can interpolate without quoting doubts.
 fn validate_schema(schema: &str) -> Result<()> {
     let mut chars = schema.chars();
@@ -201,27 +179,6 @@ fn validate_schema(schema: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn redact_url_drops_password_query_and_fragment() {
-        assert_eq!(
-            redact_url("postgres://app:s3cret@db:5432/legalops?sslmode=require&password=x"),
-            "postgres://app@db:5432/legalops"
-        );
-        assert_eq!(
-            redact_url("postgres://postgres@127.0.0.1:5432/test"),
-            "postgres://postgres@127.0.0.1:5432/test"
-        );
-        assert_eq!(redact_url("postgres://a:b:c@h/d#frag"), "postgres://a@h/d");
-        assert_eq!(redact_url("postgres://h"), "postgres://h");
-        assert_eq!(
-            redact_url("sqlite://./data/legalops.db?mode=rwc"),
-            "sqlite://./data/legalops.db"
-        );
-        assert_eq!(redact_url("sqlite::memory:"), "sqlite::memory:");
-        // An `@` in the password must not leak the rest of it.
-        assert_eq!(redact_url("postgres://u:p@ss@h/d"), "postgres://u@h/d");
-    }
 
     #[test]
     fn schema_names_are_plain_identifiers() {

@@ -68,9 +68,11 @@ fn main() {
         .expect("runtime");
     rt.block_on(async {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut config = Config::default();
-        config.data_dir = dir.path().to_owned();
-        config.admin_token = Some("bench-admin-token-0123456789".to_owned());
+        let config = Config {
+            data_dir: dir.path().to_owned(),
+            admin_token: Some("bench-admin-token-0123456789".to_owned()),
+            ..Config::default()
+        };
         let (platform, _) = Platform::builder(config)
             .records(Records::from_backend(Arc::new(MemoryRecords::new())))
             .documents(Arc::new(MemoryDocumentStore::new()))

@@ -5,8 +5,10 @@ use legalops::server::{Config, Platform};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut config = Config::default();
-    config.listen = "127.0.0.1:8081".to_owned();
+    let config = Config {
+        listen: "127.0.0.1:8081".to_owned(),
+        ..Config::default()
+    };
     let (platform, origin) = Platform::builder(config).build().await?;
     if let legalops::server::auth::TokenOrigin::Generated(token) = origin {
         eprintln!("admin token (shown once): {token}");

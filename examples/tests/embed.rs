@@ -13,9 +13,11 @@ const TOKEN: &str = "example-admin-token-0123456789";
 
 async fn app() -> (axum::Router, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = Config::default();
-    config.admin_token = Some(TOKEN.to_owned());
-    config.data_dir = dir.path().to_owned();
+    let config = Config {
+        admin_token: Some(TOKEN.to_owned()),
+        data_dir: dir.path().to_owned(),
+        ..Config::default()
+    };
     let (platform, _) = Platform::builder(config)
         .records(Records::from_backend(Arc::new(MemoryRecords::new())))
         .documents(Arc::new(MemoryDocumentStore::new()))

@@ -78,10 +78,12 @@ async fn platform() -> (Platform, Arc<SwitchableDb>, tempfile::TempDir) {
         settings: mem.clone(),
         rollups: mem,
     };
-    let mut config = Config::default();
-    config.admin_token = Some(TOKEN.to_owned());
-    config.data_dir = dir.path().to_owned();
-    config.health_timeout_ms = 200;
+    let mut config = Config {
+        admin_token: Some(TOKEN.to_owned()),
+        data_dir: dir.path().to_owned(),
+        health_timeout_ms: 200,
+        ..Config::default()
+    };
     config.log.file = false;
     let (p, _) = Platform::builder(config)
         .records(records)

@@ -96,8 +96,7 @@ async fn unreachable_server_is_a_retryable_backend_error_without_the_password() 
     let opts = ConnectOptions::default().with_connect_timeout(Duration::from_secs(2));
     let err = connect(url, opts)
         .await
-        .err()
-        .expect("connecting to port 1 fails");
+        .expect_err("connecting to port 1 fails");
     assert!(err.is_retryable(), "{err:?}");
     match &err {
         Error::Backend { backend, .. } => {

@@ -6,7 +6,6 @@
 //! `cargo bench -p legalops-benches --bench middleware` (set `BENCH_ROUNDS`, `BENCH_REQUESTS`;
 //! `BENCH_LOG=off` measures without a log subscriber).
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -14,8 +13,6 @@ use axum::body::Body;
 use axum::http::Request;
 use axum::routing::get;
 use legalops::server::{Config, Platform};
-use legalops_core::mem::{MemoryDocumentStore, MemoryRecords};
-use legalops_core::records::Records;
 use tower::{Service, ServiceExt};
 
 fn env_num(name: &str, default: usize) -> usize {
@@ -107,9 +104,7 @@ fn main() {
             admin_token: Some("bench-admin-token-0123456789".to_owned()),
             ..Config::default()
         };
-        let (platform, _) = Platform::builder(config)
-            .records(Records::from_backend(Arc::new(MemoryRecords::new())))
-            .documents(Arc::new(MemoryDocumentStore::new()))
+        let (platform, _) = Platform::in_memory(config)
             .build()
             .await
             .expect("platform");

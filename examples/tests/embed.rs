@@ -1,12 +1,8 @@
 //! The embedding example works: own routes, LegalOps under /ops, shared middleware.
 
-use std::sync::Arc;
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use legalops::server::{Config, Platform};
-use legalops_core::mem::{MemoryDocumentStore, MemoryRecords};
-use legalops_core::records::Records;
 use tower::ServiceExt;
 
 const TOKEN: &str = "example-admin-token-0123456789";
@@ -18,12 +14,7 @@ async fn app() -> (axum::Router, tempfile::TempDir) {
         data_dir: dir.path().to_owned(),
         ..Config::default()
     };
-    let (platform, _) = Platform::builder(config)
-        .records(Records::from_backend(Arc::new(MemoryRecords::new())))
-        .documents(Arc::new(MemoryDocumentStore::new()))
-        .build()
-        .await
-        .expect("platform");
+    let (platform, _) = Platform::in_memory(config).build().await.expect("platform");
     (legalops_examples::embedded_app(&platform), dir)
 }
 

@@ -10,6 +10,7 @@ use axum::Router;
 use axum::middleware::from_fn_with_state;
 use axum::routing::get;
 use legalops_core::documents::DocumentStore;
+use legalops_core::mem::{MemoryDocumentStore, MemoryRecords};
 use legalops_core::metrics::MetricsSink;
 use legalops_core::records::Records;
 use legalops_core::{Result, SharedClock, SystemClock};
@@ -224,6 +225,17 @@ impl Platform {
             registry: None,
             extra_sinks: Vec::new(),
         }
+    }
+
+    /// A builder whose records and documents live in memory (nothing touches the disk
+    /// but the logs, if enabled): for tests, examples and benchmarks.
+    pub fn in_memory(config: Config) -> PlatformBuilder {
+        let clock: SharedClock = Arc::new(SystemClock);
+        Self::builder(config)
+            .records(Records::from_backend(Arc::new(MemoryRecords::with_clock(
+                clock.clone(),
+            ))))
+            .documents(Arc::new(MemoryDocumentStore::with_clock(clock)))
     }
 
     /// The configuration it runs with.

@@ -9,17 +9,21 @@
 //! It does no I/O of its own and pulls in no runtime, web framework, SQL driver or cloud SDK.
 
 pub mod alerts;
+pub mod audit;
 pub mod backup;
 pub mod clock;
 pub mod documents;
 pub mod error;
 pub mod health;
+pub mod identity;
 pub mod incidents;
 pub mod mem;
 pub mod metrics;
 pub mod object;
 pub mod records;
 pub mod redact;
+pub mod scan;
+pub mod security;
 pub mod stats;
 pub mod thresholds;
 

@@ -1,10 +1,11 @@
 //! Records: the platform's structured state, one trait per aggregate.
 //!
-//! This aggregates: settings (the admin token's hash, instance facts) and metric
-//! rollups (trends that survive a restart), plus [`Database`] for what every records backend
-//! shares (health, schema version, pool and query statistics). Later work adds users and
-//! sessions, audit, entities and filings, deadlines, documents' metadata, security state,
-//! alerts and incidents, the backup catalog and reports.
+//! Aggregates so far: settings (the admin token's hash), metric rollups (trends that
+//! survive a restart), users, sessions and API keys ([`crate::identity`]), the audit trail
+//! ([`crate::audit`]) and security state ([`crate::security`]), plus [`Database`] for what
+//! every records backend shares (health, schema version, pool and query statistics).
+//! Later work adds entities and filings, deadlines, documents' metadata, alerts and
+//! incidents, the backup catalog and reports. [`Records`] bundles them as shared handles.
 //!
 //! Defaults: memory ([`crate::mem::MemoryRecords`]) and SQLite; real backend: PostgreSQL.
 
@@ -16,8 +17,11 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::audit::AuditLog;
 use crate::error::Result;
+use crate::identity::{ApiKeyStore, SessionStore, UserStore};
 use crate::metrics::Rollup;
+use crate::security::SecurityStore;
 
 /// Connection pool figures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -1,0 +1,1 @@
+//! Pure identity rules: the password policy, email normalisation.

@@ -120,6 +120,15 @@ pub trait SecurityStore: Debug + Display + Send + Sync + 'static {
     /// How many failed logins named `account` with `at >= since`.
     async fn count_failed_by_account(&self, account: &str, since: OffsetDateTime) -> Result<u64>;
 
+    /// How many failed logins named `account` from `ip` with `at >= since` (an account's
+    /// lockout binds the sources that caused it, not its owner elsewhere).
+    async fn count_failed_by_account_ip(
+        &self,
+        account: &str,
+        ip: &str,
+        since: OffsetDateTime,
+    ) -> Result<u64>;
+
     /// Deletes failed logins older than `before`; returns how many.
     async fn prune_failed_logins(&self, before: OffsetDateTime) -> Result<u64>;
 

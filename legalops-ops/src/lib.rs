@@ -14,6 +14,7 @@
 
 pub mod channels;
 pub mod health;
+pub mod identity;
 pub mod metrics;
 
 mod sys;

@@ -1,0 +1,5 @@
+//! Identity: users, sessions, API keys and logging in.
+
+pub mod guard;
+
+pub use guard::{LoginAttempt, LoginGuard, OpenGuard};

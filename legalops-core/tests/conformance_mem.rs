@@ -18,8 +18,26 @@ async fn memory_records_pass_the_records_suites() {
 }
 
 #[tokio::test]
+async fn memory_records_pass_the_identity_audit_and_security_suites() {
+    let db = MemoryRecords::new();
+    conformance::users(&db).await;
+    conformance::sessions(&db).await;
+    conformance::api_keys(&db).await;
+    conformance::audit_log(&db).await;
+    conformance::security(&db).await;
+}
+
+#[tokio::test]
 async fn suites_can_run_twice_against_the_same_backend() {
     let db = MemoryRecords::new();
+    // One store for every records suite, as a SQL backend is: the suites share it.
+    for _ in 0..2 {
+        conformance::users(&db).await;
+        conformance::sessions(&db).await;
+        conformance::api_keys(&db).await;
+        conformance::audit_log(&db).await;
+        conformance::security(&db).await;
+    }
     let docs = MemoryDocumentStore::new();
     let target = MemoryBackupTarget::new();
     let tracker = MemoryTracker::new();
@@ -100,6 +118,11 @@ async fn every_suite_is_send_and_runs_on_a_spawned_task() {
         assert_send(conformance::settings(&db)).await;
         assert_send(conformance::rollups(&db)).await;
         assert_send(conformance::database(&db)).await;
+        assert_send(conformance::users(&db)).await;
+        assert_send(conformance::sessions(&db)).await;
+        assert_send(conformance::api_keys(&db)).await;
+        assert_send(conformance::audit_log(&db)).await;
+        assert_send(conformance::security(&db)).await;
         assert_send(conformance::document_store(&MemoryDocumentStore::new())).await;
         assert_send(conformance::backup_target(&MemoryBackupTarget::new(), true)).await;
         assert_send(conformance::metrics_sink(&MemorySink::new())).await;

@@ -41,6 +41,8 @@ macro_rules! assert_kind {
 }
 
 mod alerts;
+mod api_keys;
+mod audit;
 mod backup;
 mod blobs;
 mod documents;
@@ -49,14 +51,23 @@ mod incidents;
 mod metrics;
 mod records;
 mod rollups;
+mod security;
+mod security_blocks;
+mod sessions;
+mod users;
 
 pub use alerts::alert_channel;
+pub use api_keys::api_keys;
+pub use audit::audit_log;
 pub use backup::{BACKUP_LOCKED_PREFIX, BACKUP_PREFIX, backup_target};
 pub use documents::{DOCUMENTS_PREFIX, document_store};
 pub use incidents::incident_tracker;
 pub use metrics::metrics_sink;
 pub use records::{database, settings};
 pub use rollups::rollups;
+pub use security::security;
+pub use sessions::sessions;
+pub use users::users;
 
 /// Unwraps `result`, or panics naming the backend, the check and the error.
 #[track_caller]

@@ -4,13 +4,22 @@
 //! holds the lock across an `.await`, and passes its family's conformance suite
 //! (`tests/conformance_mem.rs`). Types that stand in for a receiver in other crates' tests
 //! ([`MemoryChannel`], [`MemorySink`]) also record what they got and can be told to fail.
+//!
+//! [`MemoryRecords`] is one value implementing every records trait (settings, rollups,
+//! users, sessions, API keys, the audit log, security state) over one shared state; its
+//! audit log numbers and hash-chains entries exactly as a SQL backend must, so that the
+//! audit verifier can be tested without a database.
 
 mod alerts;
+mod audit;
 mod backup;
 mod documents;
+mod identity;
 mod incidents;
 mod metrics;
 mod records;
+mod security;
+mod sessions;
 
 pub use alerts::MemoryChannel;
 pub use backup::MemoryBackupTarget;

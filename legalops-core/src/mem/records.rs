@@ -1,5 +1,7 @@
-//! [`MemoryRecords`]: the in-memory records backend (settings and metric rollups), for
-//! tests and for a single process that needs no durability.
+//! [`MemoryRecords`]: the in-memory records backend, for tests and for a single process
+//! that needs no durability. This file holds the shared state and the settings and metric
+//! rollups; the other aggregates are in `identity.rs`, `sessions.rs`, `audit.rs` and
+//! `security.rs`, each over its own part of the one state.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -20,14 +22,23 @@ use crate::stats::LatencyStats;
 // range and a range scan comes out oldest first.
 type RollupKey = (String, OffsetDateTime, Labels);
 
+// One state behind one lock: an operation never needs two locks, so there is no lock order
+// to get wrong, and the in-memory backend is not where contention matters.
 #[derive(Debug, Default)]
-struct Inner {
+pub(super) struct Inner {
     settings: BTreeMap<String, String>,
     rollups: BTreeMap<RollupKey, Rollup>,
+    pub(super) identity: super::identity::IdentityState,
+    pub(super) sessions: super::sessions::SessionState,
+    pub(super) audit: super::audit::AuditState,
+    pub(super) security: super::security::SecurityState,
 }
 
-/// Settings and rollups kept in process memory; implements [`Database`],
-/// [`SettingStore`] and [`RollupStore`] (wrap it with [`crate::records::Records::from_backend`]).
+/// Every records aggregate kept in process memory: implements [`Database`],
+/// [`SettingStore`], [`RollupStore`], [`crate::identity::UserStore`],
+/// [`crate::identity::SessionStore`], [`crate::identity::ApiKeyStore`],
+/// [`crate::audit::AuditLog`] and [`crate::security::SecurityStore`] (wrap it with
+/// [`crate::records::Records::from_backend`]).
 #[derive(Debug)]
 pub struct MemoryRecords {
     inner: Mutex<Inner>,
@@ -62,7 +73,7 @@ impl MemoryRecords {
 
     /// Runs `f` on the state and records it as one query, so that `query_stats` means the
     /// same thing here as on a SQL backend.
-    fn query<T>(&self, operation: &str, f: impl FnOnce(&mut Inner) -> T) -> T {
+    pub(super) fn query<T>(&self, operation: &str, f: impl FnOnce(&mut Inner) -> T) -> T {
         let started = Instant::now();
         let out = f(&mut lock(&self.inner));
         let took: Duration = started.elapsed();

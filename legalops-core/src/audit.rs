@@ -93,6 +93,9 @@ pub struct Checkpoint {
 }
 
 /// Where audit entries and checkpoints are kept.
+// `len` is a count of a remote log, not a collection's size; an `is_empty` would be one
+// more round trip with no use.
+#[allow(clippy::len_without_is_empty)]
 #[async_trait]
 pub trait AuditLog: Debug + Display + Send + Sync + 'static {
     /// Appends `entry`: assigns the next `seq`, chains it to the last entry with

@@ -15,8 +15,8 @@ use crate::error::Result;
 
 pub mod rules;
 
-/// What a user may do. Ordered by privilege: a higher role passes a lower role's check
-/// except where a route names roles explicitly.
+/// What a user may do. Access is by explicit membership ([`rules::role_allows`]): a route
+/// lists every role it admits, and `Admin` is not implied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {

@@ -16,6 +16,16 @@
 //! display name, what was being checked, and the error kind expected and got. Differences
 //! between backends are arguments (`supports_object_lock`, `supports_queries`), never
 //! silent skips. The suites depend on no test framework and no runtime.
+//!
+//! The records suites ([`users`], [`sessions`], [`api_keys`], [`audit_log`], [`security`],
+//! [`settings`], [`rollups`]) can share one database with other data: what cannot be
+//! deleted (users, keys, blocks, events) is keyed by the run (`conf-<uuid>-...`,
+//! `198.18.0.0/15` and `2001:db8::/32` addresses), and what is pruned lives on fixed days
+//! of 2000 and 2001 that nothing real uses, so a block the suite adds is never in force
+//! today. The audit log is append-only and global: [`audit_log`] reasons relative to
+//! `len()` before it runs and needs no other writer meanwhile; it leaves its entries (a
+//! valid chain) and two checkpoints at tree sizes far beyond the log, so run it on a
+//! database whose checkpoints nothing else verifies.
 
 use std::fmt::Debug;
 use std::future::Future;

@@ -16,7 +16,7 @@
 //! let records = connect("sqlite::memory:", ConnectOptions::default()).await?;
 //! records.settings.put_setting("instance_id", "abc").await?;
 //! assert_eq!(records.settings.get_setting("instance_id").await?.as_deref(), Some("abc"));
-//! assert_eq!(records.database.schema_version().await?, 1);
+//! assert_eq!(records.database.schema_version().await?, 2);
 //! # Ok::<(), legalops_core::Error>(())
 //! # });
 //! # fn tokio_test_block_on<F: std::future::Future<Output = legalops_core::Result<()>>>(f: F) {

@@ -19,6 +19,17 @@ async fn postgres_passes_the_records_suites() {
 }
 
 #[tokio::test]
+async fn postgres_passes_the_identity_audit_and_security_suites() {
+    common::with_pg_schema(|url, opts| async move {
+        let db = PostgresRecords::from_url(&url, opts)
+            .await
+            .expect("connect");
+        common::v2_suites(&db).await;
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn migrations_are_idempotent_and_the_version_is_visible() {
     common::with_pg_schema(|url, opts| async move {
         let first = connect(&url, opts.clone()).await.expect("first connect");
@@ -27,7 +38,7 @@ async fn migrations_are_idempotent_and_the_version_is_visible() {
             .schema_version()
             .await
             .expect("schema_version");
-        assert_eq!(version, 1, "the newest migration is 0001");
+        assert_eq!(version, 2, "the newest migration is 0002");
         first
             .settings
             .put_setting("instance_id", "abc")
@@ -114,4 +125,82 @@ async fn invalid_schema_names_are_refused_before_connecting() {
         .await
         .err();
     assert!(matches!(err, Some(Error::InvalidConfig { key, .. }) if key == "schema"));
+}
+
+#[tokio::test]
+async fn migration_0002_upgrades_a_version_1_schema_and_keeps_its_data() {
+    common::with_pg_schema_named(|url, schema, opts| async move {
+        // The schema an issue-2 release left behind: only migration 0001 applied.
+        let pool = common::pg_pool(&url, &schema).await;
+        let create = format!("CREATE SCHEMA \"{schema}\"");
+        sqlx::query(sqlx::AssertSqlSafe(create))
+            .execute(&pool)
+            .await
+            .expect("create schema");
+        let mut v1 = sqlx::migrate!("./migrations/postgres");
+        v1.migrations = v1
+            .migrations
+            .iter()
+            .filter(|m| m.version == 1)
+            .cloned()
+            .collect::<Vec<_>>()
+            .into();
+        v1.run(&pool).await.expect("apply 0001 only");
+        sqlx::query(
+            "INSERT INTO settings (key, value, updated_at) VALUES ('instance_id', 'old', now())",
+        )
+        .execute(&pool)
+        .await
+        .expect("old data");
+        pool.close().await;
+
+        let db = PostgresRecords::from_url(&url, opts)
+            .await
+            .expect("connect upgrades");
+        use legalops_core::records::{Database, SettingStore};
+        assert_eq!(db.schema_version().await.expect("version"), 2);
+        assert_eq!(
+            db.get_setting("instance_id").await.expect("get").as_deref(),
+            Some("old")
+        );
+        common::v2_suites(&db).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn blocks_survive_a_restart_and_every_replica_sees_them() {
+    use legalops_core::security::{Block, BlockSource, SecurityStore};
+    use time::macros::datetime;
+    common::with_pg_schema(|url, opts| async move {
+        let now = datetime!(2026-05-01 08:00 UTC);
+        let block = Block {
+            id: "b-1".into(),
+            target: "2001:db8:bad::/48".into(),
+            reason: "manual".into(),
+            source: BlockSource::Manual,
+            created_by: "admin-token".into(),
+            created_at: now,
+            expires_at: None,
+            lifted_at: None,
+        };
+        let first = PostgresRecords::from_url(&url, opts.clone())
+            .await
+            .expect("connect");
+        let replica = PostgresRecords::from_url(&url, opts.clone())
+            .await
+            .expect("replica");
+        first.add_block(&block).await.expect("add");
+        assert_eq!(
+            replica.active_blocks(now).await.expect("replica active"),
+            std::slice::from_ref(&block)
+        );
+        drop(first);
+        drop(replica);
+        let restarted = PostgresRecords::from_url(&url, opts)
+            .await
+            .expect("reconnect");
+        assert_eq!(restarted.active_blocks(now).await.expect("active"), [block]);
+    })
+    .await;
 }

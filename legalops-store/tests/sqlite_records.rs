@@ -1,5 +1,6 @@
 //! SQLite records: the conformance suites on a temp file and in memory, plus what only a
-//! SQL backend has (migrations, schema version, file creation, statistics, errors).
+//! SQL backend has (migrations, schema version and upgrades, file creation, statistics,
+//! errors, state that outlives the process).
 
 mod common;
 
@@ -19,6 +20,23 @@ async fn memory_database_passes_the_records_suites() {
         .expect("connect");
     common::records_suites(&records).await;
     assert_eq!(records.database.to_string(), "sqlite::memory:");
+}
+
+#[tokio::test]
+async fn memory_database_passes_the_identity_audit_and_security_suites() {
+    let db = SqliteRecords::from_url("sqlite::memory:", ConnectOptions::default())
+        .await
+        .expect("connect");
+    common::v2_suites(&db).await;
+}
+
+#[tokio::test]
+async fn file_database_passes_the_identity_audit_and_security_suites() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = SqliteRecords::from_url(&file_url(dir.path(), "v2.db"), ConnectOptions::default())
+        .await
+        .expect("connect");
+    common::v2_suites(&db).await;
 }
 
 #[tokio::test]
@@ -44,7 +62,7 @@ async fn migrations_are_idempotent_and_the_version_is_visible() {
         .schema_version()
         .await
         .expect("schema_version");
-    assert_eq!(version, 1, "the newest migration is 0001");
+    assert_eq!(version, 2, "the newest migration is 0002");
     first
         .settings
         .put_setting("instance_id", "abc")
@@ -151,4 +169,74 @@ async fn rollups_with_nan_are_refused_and_store_nothing() {
         0,
         "a bad batch stores nothing"
     );
+}
+
+#[tokio::test]
+async fn migration_0002_upgrades_a_version_1_database_and_keeps_its_data() {
+    use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("old.db");
+    // The database an issue-2 release left behind: only migration 0001 applied.
+    let old = SqlitePoolOptions::new()
+        .connect_with(
+            SqliteConnectOptions::new()
+                .filename(&path)
+                .create_if_missing(true),
+        )
+        .await
+        .expect("open the old database");
+    let mut v1 = sqlx::migrate!("./migrations/sqlite");
+    v1.migrations = v1
+        .migrations
+        .iter()
+        .filter(|m| m.version == 1)
+        .cloned()
+        .collect::<Vec<_>>()
+        .into();
+    v1.run(&old).await.expect("apply 0001 only");
+    sqlx::query("INSERT INTO settings (key, value, updated_at) VALUES ('instance_id', 'old', 'x')")
+        .execute(&old)
+        .await
+        .expect("old data");
+    old.close().await;
+
+    let db = SqliteRecords::from_url(&file_url(dir.path(), "old.db"), ConnectOptions::default())
+        .await
+        .expect("connect upgrades");
+    use legalops_core::records::{Database, SettingStore};
+    assert_eq!(db.schema_version().await.expect("version"), 2);
+    assert_eq!(
+        db.get_setting("instance_id").await.expect("get").as_deref(),
+        Some("old")
+    );
+    common::v2_suites(&db).await;
+}
+
+#[tokio::test]
+async fn blocks_survive_a_restart() {
+    use legalops_core::security::{Block, BlockSource, SecurityStore};
+    use time::macros::datetime;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = file_url(dir.path(), "restart.db");
+    let now = datetime!(2026-05-01 08:00 UTC);
+    let block = Block {
+        id: "b-1".into(),
+        target: "203.0.113.9/32".into(),
+        reason: "brute force".into(),
+        source: BlockSource::Automatic,
+        created_by: "system".into(),
+        created_at: now,
+        expires_at: Some(now + time::Duration::hours(1)),
+        lifted_at: None,
+    };
+    let first = SqliteRecords::from_url(&url, ConnectOptions::default())
+        .await
+        .expect("connect");
+    first.add_block(&block).await.expect("add");
+    drop(first);
+    let second = SqliteRecords::from_url(&url, ConnectOptions::default())
+        .await
+        .expect("reconnect");
+    let active = second.active_blocks(now).await.expect("active");
+    assert_eq!(active, [block]);
 }

@@ -1,8 +1,10 @@
 //! Records over sqlx: SQLite (the embedded default) and PostgreSQL, chosen by URL.
 //!
 //! [`connect`] picks the backend from the URL's scheme, applies the embedded migrations
-//! and returns a [`Records`] bundle. Both backends share their queries (see `queries.rs`)
-//! and their instrumentation (see `exec.rs`); only pool setup and error judgement differ.
+//! and returns a [`Records`] bundle. Both backends share their queries (`queries.rs` for
+//! settings and rollups, `identity.rs`, `audit.rs` and `security/` for the later
+//! aggregates) and their instrumentation (`exec.rs`); only pool setup, error judgement
+//! and how an audit append takes its lock differ.
 
 use std::time::Duration;
 
@@ -10,10 +12,14 @@ use legalops_core::records::{Records, SLOW_QUERY};
 pub(crate) use legalops_core::redact::redact_url;
 use legalops_core::{Error, Result, SharedClock, SystemClock};
 
+mod audit;
+mod codec;
 mod exec;
+mod identity;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod queries;
+mod security;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 

@@ -4,6 +4,7 @@
 //! Connecting opens one connection first, on its own, to get a clear error (sqlx's pool
 //! retries a refused connection until its timeout and then reports only the timeout), and
 //! uses it to create the optional schema; then the pool opens and the migrations run.
+//! Audit appends serialize on a transaction-scoped advisory lock shared by every replica.
 
 use std::str::FromStr;
 
@@ -70,6 +71,21 @@ impl PostgresRecords {
             .map_err(|e| map_migrate(&name, is_transient, e))?;
         let inst = Instrument::new(name, options.slow_query, options.clock, is_transient);
         Ok(Self { pool, inst })
+    }
+
+    /// A transaction holding the audit appenders' advisory lock (released at commit or
+    /// rollback), so that appenders of every replica run one at a time and each reads the
+    /// entry its predecessor committed (READ COMMITTED takes a fresh snapshot per
+    /// statement, after the lock is granted).
+    async fn begin_append(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(super::audit::APPEND_LOCK_KEY)
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
     }
 }
 

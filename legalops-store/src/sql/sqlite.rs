@@ -2,7 +2,8 @@
 //!
 //! Files are opened in WAL mode with `synchronous=NORMAL` (durable across a process crash,
 //! fast enough for one machine), a busy timeout so that concurrent writers wait instead of
-//! failing, and foreign keys on.
+//! failing, and foreign keys on. Audit appends take the write lock up front
+//! (`BEGIN IMMEDIATE`).
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -73,6 +74,14 @@ impl SqliteRecords {
             .map_err(|e| map_migrate(&name, is_transient, e))?;
         let inst = Instrument::new(name, options.slow_query, options.clock, is_transient);
         Ok(Self { pool, inst })
+    }
+
+    /// A transaction holding the database's write lock from its first statement, so that
+    /// audit appenders (of this process, or another one on the same file) run one at a
+    /// time: a deferred `BEGIN` would let two read the same last entry and both try to
+    /// take its successor's place.
+    async fn begin_append(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await
     }
 }
 

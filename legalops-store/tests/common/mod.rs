@@ -1,7 +1,11 @@
 //! Helpers shared by the integration tests: finding the real services (and skipping, or
-//! failing in CI, when they are absent) and giving each PostgreSQL test its own schema.
+//! failing in CI, when they are absent), giving each PostgreSQL test its own schema, and
+//! the suites every SQL backend runs.
 
 #![allow(dead_code)] // Each test binary uses a different subset.
+
+pub mod audit;
+pub mod focused;
 
 use std::future::Future;
 
@@ -47,11 +51,20 @@ where
     F: FnOnce(String, ConnectOptions) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    with_pg_schema_named(|url, _schema, options| body(url, options)).await;
+}
+
+/// [`with_pg_schema`], also telling `body` the schema's name (for direct SQL in it).
+pub async fn with_pg_schema_named<F, Fut>(body: F)
+where
+    F: FnOnce(String, String, ConnectOptions) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let Some(url) = postgres_url() else { return };
     let schema = fresh_schema();
     let options = ConnectOptions::default().with_schema(schema.clone());
     // On its own task, so that a failed assertion still lets us clean up.
-    let outcome = tokio::spawn(body(url.clone(), options)).await;
+    let outcome = tokio::spawn(body(url.clone(), schema.clone(), options)).await;
     drop_schema(&url, &schema).await;
     if let Err(e) = outcome {
         std::panic::resume_unwind(e.into_panic());
@@ -71,9 +84,40 @@ pub async fn drop_schema(url: &str, schema: &str) {
     let _ = conn.close().await;
 }
 
+/// A one-connection pool on `url` whose tables are those of `schema`, for SQL a test runs
+/// behind the store's back (a pool, since migrating over a bare connection is not `Send`).
+pub async fn pg_pool(url: &str, schema: &str) -> sqlx::PgPool {
+    use std::str::FromStr;
+    let options = sqlx::postgres::PgConnectOptions::from_str(url)
+        .expect("test URL parses")
+        .options([("search_path", schema)]);
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await
+        .expect("connect to the test schema")
+}
+
 /// Runs the records conformance suites on every aggregate of `records`, one after another.
 pub async fn records_suites(records: &Records) {
     legalops_core::conformance::settings(records.settings.as_ref()).await;
     legalops_core::conformance::rollups(records.rollups.as_ref()).await;
     legalops_core::conformance::database(records.database.as_ref()).await;
+}
+
+/// Runs the suites of the identity, audit and security aggregates on a fresh backend: the
+/// focused SQL checks first (they need empty tables), then the conformance suites.
+pub async fn v2_suites<B>(db: &B)
+where
+    B: legalops_core::identity::UserStore
+        + legalops_core::identity::SessionStore
+        + legalops_core::identity::ApiKeyStore
+        + legalops_core::audit::AuditLog
+        + legalops_core::security::SecurityStore,
+{
+    focused::audit_log(db).await;
+    focused::security(db).await;
+    legalops_core::conformance::users(db).await;
+    legalops_core::conformance::sessions(db).await;
+    legalops_core::conformance::api_keys(db).await;
 }

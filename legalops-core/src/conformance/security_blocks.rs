@@ -17,8 +17,10 @@ fn at(seconds: i64) -> OffsetDateTime {
 pub(super) async fn blocks(store: &dyn SecurityStore, run: &Run) {
     let name = store.to_string();
     let name = name.as_str();
-    let t4 = format!("{}/32", run.ip4);
-    let t6 = run.net6.clone();
+    // Blocks are permanent, so their targets carry the run's 64 random bits: an IPv4
+    // address from a /15 could repeat across runs and spoil the exact counts.
+    let one = format!("{}/128", run.ip6);
+    let net = run.net6.clone();
     let block = |id: &str, target: &str, source: BlockSource, expires: Option<i64>| Block {
         id: format!("conf-{}-{id}", run.id),
         target: target.to_owned(),
@@ -31,10 +33,10 @@ pub(super) async fn blocks(store: &dyn SecurityStore, run: &Run) {
     };
     let manual = Block {
         created_by: "admin-token".to_owned(),
-        ..block("manual", &t4, BlockSource::Manual, None)
+        ..block("manual", &one, BlockSource::Manual, None)
     };
-    let long = block("long", &t6, BlockSource::Automatic, Some(600));
-    let short = block("short", &t6, BlockSource::Automatic, Some(300));
+    let long = block("long", &net, BlockSource::Automatic, Some(600));
+    let short = block("short", &net, BlockSource::Automatic, Some(300));
     for b in [&manual, &long, &short] {
         ok(
             name,
@@ -45,7 +47,7 @@ pub(super) async fn blocks(store: &dyn SecurityStore, run: &Run) {
     let ours = |v: Vec<Block>| {
         let mut v: Vec<Block> = v
             .into_iter()
-            .filter(|b| b.target == t4 || b.target == t6)
+            .filter(|b| b.target == one || b.target == net)
             .collect();
         v.sort_by(|a, b| a.id.cmp(&b.id));
         v
@@ -131,23 +133,23 @@ pub(super) async fn blocks(store: &dyn SecurityStore, run: &Run) {
 
     let counts = [
         (
-            "count_blocks(ipv6, automatic)",
-            store.count_blocks(&t6, BlockSource::Automatic).await,
+            "count_blocks(network, automatic)",
+            store.count_blocks(&net, BlockSource::Automatic).await,
             2,
         ),
         (
-            "count_blocks(ipv4, manual)",
-            store.count_blocks(&t4, BlockSource::Manual).await,
+            "count_blocks(address, manual)",
+            store.count_blocks(&one, BlockSource::Manual).await,
             1,
         ),
         (
-            "count_blocks(ipv4, automatic)",
-            store.count_blocks(&t4, BlockSource::Automatic).await,
+            "count_blocks(address, automatic)",
+            store.count_blocks(&one, BlockSource::Automatic).await,
             0,
         ),
         (
-            "count_blocks(ipv6, manual)",
-            store.count_blocks(&t6, BlockSource::Manual).await,
+            "count_blocks(network, manual)",
+            store.count_blocks(&net, BlockSource::Manual).await,
             0,
         ),
     ];

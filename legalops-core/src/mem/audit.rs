@@ -140,6 +140,33 @@ mod tests {
         assert_eq!(got, [cp("aa")]);
     }
 
+    #[test]
+    fn appends_from_many_threads_form_one_chain() {
+        // Real parallelism, which the suite's single-task join cannot give an in-memory
+        // backend: numbering and chaining must still happen as one step.
+        let db = MemoryRecords::new();
+        std::thread::scope(|s| {
+            for t in 0..8 {
+                let db = &db;
+                s.spawn(move || {
+                    for i in 0..50 {
+                        let e = entry(&format!("t{t}-{i}"));
+                        assert!(block_on(db.append(&e)).is_ok());
+                    }
+                });
+            }
+        });
+        let got = block_on(db.entries(1, u64::MAX)).unwrap_or_default();
+        assert_eq!(got.len(), 400);
+        let mut prev = GENESIS_HASH.to_owned();
+        for (i, e) in got.iter().enumerate() {
+            assert_eq!(e.seq, i as u64 + 1);
+            assert_eq!(e.prev_hash, prev);
+            assert_eq!(e.entry_hash, chain::entry_hash(e.seq, &e.entry, &prev));
+            prev = e.entry_hash.clone();
+        }
+    }
+
     proptest! {
         // Any sequence of appends yields seqs 1..=n without gaps, each chained to the one
         // before with the hash the pure chain module computes.

@@ -16,5 +16,8 @@ pub mod channels;
 pub mod health;
 pub mod identity;
 pub mod metrics;
+pub mod ratelimit;
+pub mod scan;
+pub mod security;
 
 mod sys;

@@ -12,6 +12,7 @@
 //!   runbook's thresholds, the system sampler, and per-minute rollups for trends.
 //! - [`channels`]: alert channels; the default [`channels::LogChannel`].
 
+pub mod audit;
 pub mod channels;
 pub mod health;
 pub mod identity;

@@ -3,7 +3,9 @@
 //! - Records over sqlx: [`connect`] picks SQLite (`sqlite://./data/legalops.db`,
 //!   `sqlite::memory:`; feature `sqlite`) or PostgreSQL (`postgres://...`; feature
 //!   `postgres`) by URL, applies the embedded migrations and returns a
-//!   [`legalops_core::records::Records`] bundle.
+//!   [`legalops_core::records::Records`] bundle. [`SqliteRecords`] and [`PostgresRecords`]
+//!   implement every records trait: settings, rollups, users, sessions, API keys, the
+//!   audit log (appends serialized across replicas) and security state.
 //! - Documents and backup targets over `object_store`: [`ObjectStoreDocuments`]
 //!   (`file:///dir`, `memory://`), [`LocalDirTarget`] and [`ObjectStoreTarget`].
 //!

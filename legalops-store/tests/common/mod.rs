@@ -120,4 +120,6 @@ where
     legalops_core::conformance::users(db).await;
     legalops_core::conformance::sessions(db).await;
     legalops_core::conformance::api_keys(db).await;
+    legalops_core::conformance::audit_log(db).await;
+    legalops_core::conformance::security(db).await;
 }

@@ -5,10 +5,11 @@
 //! Uniqueness (a user's email, a session's token hash, a live key's name) is enforced by
 //! the schema, so it holds across replicas; a violation comes back as `AlreadyExists`.
 
-use legalops_core::identity::{ApiKey, Role, Session, User};
+mod rows;
+
 use legalops_core::{Error, Result};
 
-use super::codec::{corrupt, from_micros, from_opt_micros, micros, opt_micros, parse_json};
+pub(crate) use rows::{ApiKeyRow, SessionRow, UserRow};
 
 pub(crate) const INSERT_USER: &str = "INSERT INTO users \
      (id, email, display_name, role, password_hash, disabled, created_at, updated_at) \
@@ -70,139 +71,6 @@ pub(crate) const REVOKE_API_KEY: &str =
 pub(crate) const TOUCH_API_KEY: &str = "UPDATE api_keys SET last_used_at = \
      CASE WHEN last_used_at IS NULL OR last_used_at < $2 THEN $2 ELSE last_used_at END \
      WHERE id = $1";
-
-/// A `users` row.
-#[derive(Debug, sqlx::FromRow)]
-pub(crate) struct UserRow {
-    pub(crate) id: String,
-    pub(crate) email: String,
-    pub(crate) display_name: String,
-    pub(crate) role: String,
-    pub(crate) password_hash: String,
-    pub(crate) disabled: bool,
-    pub(crate) created_at: i64,
-    pub(crate) updated_at: i64,
-}
-
-impl UserRow {
-    pub(crate) fn encode(u: &User) -> Self {
-        Self {
-            id: u.id.clone(),
-            email: u.email.clone(),
-            display_name: u.display_name.clone(),
-            role: u.role.as_str().to_owned(),
-            password_hash: u.password_hash.clone(),
-            disabled: u.disabled,
-            created_at: micros(u.created_at),
-            updated_at: micros(u.updated_at),
-        }
-    }
-
-    pub(crate) fn decode(self, backend: &str) -> Result<User> {
-        let role = Role::parse(&self.role)
-            .ok_or_else(|| corrupt(backend, format!("stored role {:?} is unknown", self.role)))?;
-        Ok(User {
-            created_at: from_micros(backend, "users.created_at", self.created_at)?,
-            updated_at: from_micros(backend, "users.updated_at", self.updated_at)?,
-            id: self.id,
-            email: self.email,
-            display_name: self.display_name,
-            role,
-            password_hash: self.password_hash,
-            disabled: self.disabled,
-        })
-    }
-}
-
-/// A `sessions` row.
-#[derive(Debug, sqlx::FromRow)]
-pub(crate) struct SessionRow {
-    pub(crate) id: String,
-    pub(crate) token_hash: String,
-    pub(crate) user_id: String,
-    pub(crate) created_at: i64,
-    pub(crate) last_seen_at: i64,
-    pub(crate) expires_at: i64,
-    pub(crate) revoked_at: Option<i64>,
-    pub(crate) ip: Option<String>,
-    pub(crate) user_agent: Option<String>,
-}
-
-impl SessionRow {
-    pub(crate) fn encode(s: &Session) -> Self {
-        Self {
-            id: s.id.clone(),
-            token_hash: s.token_hash.clone(),
-            user_id: s.user_id.clone(),
-            created_at: micros(s.created_at),
-            last_seen_at: micros(s.last_seen_at),
-            expires_at: micros(s.expires_at),
-            revoked_at: opt_micros(s.revoked_at),
-            ip: s.ip.clone(),
-            user_agent: s.user_agent.clone(),
-        }
-    }
-
-    pub(crate) fn decode(self, backend: &str) -> Result<Session> {
-        Ok(Session {
-            created_at: from_micros(backend, "sessions.created_at", self.created_at)?,
-            last_seen_at: from_micros(backend, "sessions.last_seen_at", self.last_seen_at)?,
-            expires_at: from_micros(backend, "sessions.expires_at", self.expires_at)?,
-            revoked_at: from_opt_micros(backend, "sessions.revoked_at", self.revoked_at)?,
-            id: self.id,
-            token_hash: self.token_hash,
-            user_id: self.user_id,
-            ip: self.ip,
-            user_agent: self.user_agent,
-        })
-    }
-}
-
-/// An `api_keys` row.
-#[derive(Debug, sqlx::FromRow)]
-pub(crate) struct ApiKeyRow {
-    pub(crate) id: String,
-    pub(crate) name: String,
-    pub(crate) key_hash: String,
-    pub(crate) scopes: String,
-    pub(crate) created_by: String,
-    pub(crate) created_at: i64,
-    pub(crate) expires_at: Option<i64>,
-    pub(crate) revoked_at: Option<i64>,
-    pub(crate) last_used_at: Option<i64>,
-}
-
-impl ApiKeyRow {
-    pub(crate) fn encode(k: &ApiKey) -> Result<Self> {
-        let scopes = serde_json::to_string(&k.scopes)
-            .map_err(|e| Error::invalid_input("api_key.scopes", e.to_string()))?;
-        Ok(Self {
-            id: k.id.clone(),
-            name: k.name.clone(),
-            key_hash: k.key_hash.clone(),
-            scopes,
-            created_by: k.created_by.clone(),
-            created_at: micros(k.created_at),
-            expires_at: opt_micros(k.expires_at),
-            revoked_at: opt_micros(k.revoked_at),
-            last_used_at: opt_micros(k.last_used_at),
-        })
-    }
-
-    pub(crate) fn decode(self, backend: &str) -> Result<ApiKey> {
-        Ok(ApiKey {
-            scopes: parse_json(backend, "api_keys.scopes", &self.scopes)?,
-            created_at: from_micros(backend, "api_keys.created_at", self.created_at)?,
-            expires_at: from_opt_micros(backend, "api_keys.expires_at", self.expires_at)?,
-            revoked_at: from_opt_micros(backend, "api_keys.revoked_at", self.revoked_at)?,
-            last_used_at: from_opt_micros(backend, "api_keys.last_used_at", self.last_used_at)?,
-            id: self.id,
-            name: self.name,
-            key_hash: self.key_hash,
-            created_by: self.created_by,
-        })
-    }
-}
 
 /// `NotFound` for an update that matched no row.
 pub(crate) fn one_row(affected: u64, what: impl FnOnce() -> String) -> Result<()> {

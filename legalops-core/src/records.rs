@@ -115,7 +115,8 @@ pub trait RollupStore: Debug + Display + Send + Sync + 'static {
     async fn prune_rollups(&self, before: OffsetDateTime) -> Result<u64>;
 }
 
-/// Every records aggregate of one backend, as shared handles.
+/// Every records aggregate of one backend, as shared handles. Each can be replaced on its
+/// own (a team may keep its audit log elsewhere, say).
 #[derive(Debug, Clone)]
 pub struct Records {
     /// Health, schema and statistics.
@@ -124,18 +125,55 @@ pub struct Records {
     pub settings: Arc<dyn SettingStore>,
     /// Metric rollups.
     pub rollups: Arc<dyn RollupStore>,
+    /// Users.
+    pub users: Arc<dyn UserStore>,
+    /// Sessions.
+    pub sessions: Arc<dyn SessionStore>,
+    /// Admin API keys.
+    pub api_keys: Arc<dyn ApiKeyStore>,
+    /// The audit trail.
+    pub audit: Arc<dyn AuditLog>,
+    /// Failed logins, blocks, lockouts, security events.
+    pub security: Arc<dyn SecurityStore>,
+}
+
+/// A backend that serves every records aggregate.
+pub trait RecordsBackend:
+    Database
+    + SettingStore
+    + RollupStore
+    + UserStore
+    + SessionStore
+    + ApiKeyStore
+    + AuditLog
+    + SecurityStore
+{
+}
+
+impl<B> RecordsBackend for B where
+    B: Database
+        + SettingStore
+        + RollupStore
+        + UserStore
+        + SessionStore
+        + ApiKeyStore
+        + AuditLog
+        + SecurityStore
+{
 }
 
 impl Records {
     /// All aggregates served by one backend value.
-    pub fn from_backend<B>(backend: Arc<B>) -> Self
-    where
-        B: Database + SettingStore + RollupStore,
-    {
+    pub fn from_backend<B: RecordsBackend>(backend: Arc<B>) -> Self {
         Self {
             database: backend.clone(),
             settings: backend.clone(),
-            rollups: backend,
+            rollups: backend.clone(),
+            users: backend.clone(),
+            sessions: backend.clone(),
+            api_keys: backend.clone(),
+            audit: backend.clone(),
+            security: backend,
         }
     }
 }

@@ -292,6 +292,45 @@ mod tests {
         assert_eq!(log.len().await.expect("len"), 1);
     }
 
+    #[test]
+    fn entries_and_failures_are_counted_by_outcome() {
+        let registry = crate::metrics::Registry::new();
+        let (a, log) = auditor();
+        metrics::with_local_recorder(&registry, || {
+            futures::executor::block_on(async {
+                a.event("x", Outcome::Success).emit().await;
+                a.event("x", Outcome::Denied).emit().await;
+                a.event("x", Outcome::Denied).emit().await;
+                log.fail_next();
+                a.event("x", Outcome::Success).emit().await;
+            });
+        });
+        let value = |name: &str, labels: &[(&str, &str)]| {
+            registry
+                .snapshot(datetime!(2026-11-23 10:00 UTC))
+                .samples
+                .into_iter()
+                .find(|s| {
+                    s.name == name
+                        && s.labels.len() == labels.len()
+                        && labels
+                            .iter()
+                            .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
+                })
+                .map(|s| s.value)
+        };
+        use legalops_core::metrics::MetricValue::Counter;
+        assert_eq!(
+            value(AUDIT_ENTRIES_TOTAL, &[(LABEL_OUTCOME, "success")]),
+            Some(Counter { value: 1 })
+        );
+        assert_eq!(
+            value(AUDIT_ENTRIES_TOTAL, &[(LABEL_OUTCOME, "denied")]),
+            Some(Counter { value: 2 })
+        );
+        assert_eq!(value(AUDIT_ERRORS_TOTAL, &[]), Some(Counter { value: 1 }));
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_records_produce_a_valid_chain() {
         let (a, log) = auditor();

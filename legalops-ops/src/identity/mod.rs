@@ -8,13 +8,14 @@
 //! attempt and every change through the [`Auditor`].
 //!
 //! The files: [`password`] (argon2id off the runtime), [`tokens`] (secrets and their
-//! hashes), `accounts.rs` (register, log in, change password, roles), `sessions.rs`
+//! hashes), [`login`], `accounts.rs` (register, change password, roles), `sessions.rs`
 //! (authenticate, log out, list and revoke), [`api_keys`] (scoped admin keys).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use legalops_core::identity::{ApiKeyStore, SessionStore, UserStore};
+use legalops_core::records::Records;
 use legalops_core::{Error, Result, SharedClock};
 use time::OffsetDateTime;
 
@@ -23,16 +24,18 @@ use crate::audit::Auditor;
 mod accounts;
 pub mod api_keys;
 pub mod guard;
+pub mod login;
 pub mod password;
 mod sessions;
 #[cfg(test)]
 mod testkit;
 pub mod tokens;
 
-pub use api_keys::{KNOWN_SCOPES, scope_allows};
+pub use api_keys::{INVALID_API_KEY, KNOWN_SCOPES, scope_allows};
 pub use guard::{LoginAttempt, LoginGuard, OpenGuard};
+pub use login::INVALID_LOGIN;
 pub use password::Argon2Params;
-pub use sessions::IssuedSession;
+pub use sessions::{INVALID_SESSION, IssuedSession};
 
 /// How sessions live and how passwords are hashed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,7 +135,26 @@ impl std::fmt::Debug for IdentityService {
 }
 
 impl IdentityService {
-    // RECORDS-CTOR
+    /// The engine over the users, sessions and API keys of `records`. `InvalidConfig` if
+    /// `config` is out of range; a backend error if the system has no randomness.
+    pub fn new(
+        records: &Records,
+        clock: SharedClock,
+        guard: Arc<dyn LoginGuard>,
+        auditor: Auditor,
+        config: IdentityConfig,
+    ) -> Result<Self> {
+        Self::from_stores(
+            records.users.clone(),
+            records.sessions.clone(),
+            records.api_keys.clone(),
+            clock,
+            guard,
+            auditor,
+            config,
+        )
+    }
+
     /// The engine over separate stores (for a service that keeps identity elsewhere).
     pub fn from_stores(
         users: Arc<dyn UserStore>,

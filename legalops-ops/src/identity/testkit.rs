@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use legalops_core::audit::{AuditEntry, AuditLog};
 use legalops_core::identity::{Role, User};
 use legalops_core::mem::MemoryRecords;
+use legalops_core::records::Records;
 use legalops_core::{Error, ManualClock, Result};
 use time::macros::datetime;
 
@@ -97,11 +98,10 @@ pub(crate) fn kit_with(config: IdentityConfig) -> Kit {
         verdict: Mutex::new(Verdict::Allow),
         calls: Mutex::new(Vec::new()),
     });
-    let auditor = Auditor::new(records.clone(), Arc::new(clock.clone()));
-    let svc = IdentityService::from_stores(
-        records.clone(),
-        records.clone(),
-        records.clone(),
+    let bundle = Records::from_backend(records.clone());
+    let auditor = Auditor::new(bundle.audit.clone(), Arc::new(clock.clone()));
+    let svc = IdentityService::new(
+        &bundle,
         Arc::new(clock.clone()),
         guard.clone(),
         auditor,

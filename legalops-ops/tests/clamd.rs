@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use legalops_core::scan::builtin::BuiltinScanner;
 use legalops_core::scan::{Refusal, Scanner, Upload};
 use legalops_ops::scan::{ChainScanner, ClamdScanner};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -17,6 +18,10 @@ fn eicar() -> Vec<u8> {
     s.extend_from_slice(b"ANTIVIRUS-TEST-FILE!$H+H*");
     s
 }
+
+/// A "signature" only the fake clamd knows, to show what clamd adds behind the built-in
+/// scanner (which knows EICAR itself).
+const MARKER: &[u8] = b"LEGALOPS-FAKE-CLAMD-MARKER";
 
 #[derive(Debug, Clone, Copy)]
 enum Mode {
@@ -87,6 +92,8 @@ async fn serve(mut socket: TcpStream, mode: Mode, chunks: Arc<AtomicUsize>) {
             }
             if stream.windows(eicar().len()).any(|w| w == eicar()) {
                 b"stream: Eicar-Test-Signature FOUND\0"
+            } else if stream.windows(MARKER.len()).any(|w| w == MARKER) {
+                b"stream: Legalops.Test.Marker FOUND\0"
             } else {
                 b"stream: OK\0"
             }
@@ -199,5 +206,47 @@ async fn chain_puts_clamd_behind_another_scanner() {
         fake.chunks.load(Ordering::Relaxed),
         1,
         "the second scanner never ran"
+    );
+}
+
+#[tokio::test]
+async fn builtin_first_then_clamd() {
+    let fake = fake_clamd(Mode::Normal).await;
+    let chain = ChainScanner::new(vec![
+        Arc::new(BuiltinScanner::default()),
+        Arc::new(ClamdScanner::from_url(&fake.url).expect("valid url")),
+    ])
+    .expect("non-empty");
+    let pdf = b"%PDF-1.7\n1 0 obj << >> endobj\n%%EOF\n".to_vec();
+
+    let accepted = chain
+        .scan(&upload(&pdf))
+        .await
+        .expect("answers")
+        .expect("clean pdf");
+    assert_eq!(
+        accepted.media_type, "application/pdf",
+        "the built-in scanner's sniffed type"
+    );
+    assert_eq!(fake.chunks.load(Ordering::Relaxed), 1, "clamd saw it");
+
+    // What only clamd knows is refused by clamd.
+    let mut marked = pdf.clone();
+    marked.extend_from_slice(MARKER);
+    let v = chain.scan(&upload(&marked)).await.expect("answers");
+    assert_eq!(v, Err(Refusal::Malware("Legalops.Test.Marker".into())));
+    assert_eq!(fake.chunks.load(Ordering::Relaxed), 2);
+
+    // What the built-in scanner refuses never reaches clamd.
+    let mut exe = b"MZ\x90\x00".to_vec();
+    exe.extend_from_slice(&[0; 64]);
+    let v = chain.scan(&upload(&exe)).await.expect("answers");
+    assert!(v.is_err(), "a renamed executable is refused: {v:?}");
+    let v = chain.scan(&upload(&eicar())).await.expect("answers");
+    assert!(matches!(v, Err(Refusal::Malware(_))), "{v:?}");
+    assert_eq!(
+        fake.chunks.load(Ordering::Relaxed),
+        2,
+        "clamd was not asked again"
     );
 }

@@ -79,6 +79,10 @@ impl RateLimiter {
     /// A limiter with `config`'s quotas; `InvalidConfig` naming the key if one is invalid.
     pub fn new(config: RateLimitConfig, clock: SharedClock) -> Result<Self> {
         config.validate()?;
+        metrics::describe_counter!(
+            RATE_LIMITED_TOTAL,
+            "Requests refused by the rate limiter, by route group."
+        );
         let groups: BTreeMap<_, _> = config
             .groups
             .into_iter()

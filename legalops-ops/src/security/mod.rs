@@ -86,6 +86,10 @@ impl SecurityEngine {
         config: SecurityConfig,
     ) -> Result<Self> {
         config.validate()?;
+        metrics::describe_counter!(
+            SECURITY_EVENTS_TOTAL,
+            "Security events (bans, lockouts, detector findings, DoS mode), by kind."
+        );
         let (allow_nets, allowlist) = config.allowlist_set()?;
         let (events, _) = broadcast::channel(EVENT_CHANNEL_CAPACITY);
         Ok(Self {
@@ -155,10 +159,10 @@ impl SecurityEngine {
         let flag = self.inner.settings.get_setting(DOS_MODE_SETTING).await?;
         let on = flag.as_deref() == Some("on");
         if on != self.inner.dos_mode.swap(on, Ordering::Relaxed) {
-            tracing::warn!(dos_mode = on, "DoS mode changed on another replica");
+            tracing::warn!(dos_mode = on, "DoS mode flag read from the settings store");
             self.apply_dos_mode(on);
         }
-        let _writer = self.inner.writer.lock().await;
+        let writer = self.inner.writer.lock().await;
         let now = self.inner.clock.now();
         let blocks = self.inner.store.active_blocks(now).await?;
         let set = IpSet::from_blocks(&blocks, now);
@@ -169,7 +173,21 @@ impl SecurityEngine {
             );
         }
         self.set_blocklist(set);
+        drop(writer);
+        self.forget_old(now);
         Ok(())
+    }
+
+    /// Drops detector state past its windows (password-spraying tags live no longer than
+    /// their window) and failures too old to delay a login.
+    fn forget_old(&self, now: OffsetDateTime) {
+        self.detectors().prune(now);
+        let keep = self.inner.config.lockout.max_delay;
+        self.inner
+            .last_failure
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|_, at| now - *at < keep);
     }
 
     /// Reloads at once and then every `blocklist_refresh` until the handle is aborted or

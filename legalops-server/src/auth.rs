@@ -4,15 +4,9 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
-use axum::http::header;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use legalops_core::records::SettingStore;
 use legalops_core::{Error, Result};
 use subtle::ConstantTimeEq;
-
-use crate::error::AppError;
 
 /// The settings key under which the token's hash is stored.
 pub const ADMIN_TOKEN_HASH_KEY: &str = "admin_token_hash";
@@ -109,19 +103,6 @@ impl AdminAuth {
                     .or_else(|| v.strip_prefix("bearer "))
             })
             .is_some_and(|t| self.verify(t.trim()))
-    }
-}
-
-/// Middleware that answers 401 (no detail) unless the request carries the admin token.
-pub async fn require_admin(State(auth): State<AdminAuth>, req: Request, next: Next) -> Response {
-    let header = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    if auth.verify_header(header) {
-        next.run(req).await
-    } else {
-        AppError::Unauthorized.into_response()
     }
 }
 

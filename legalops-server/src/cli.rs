@@ -36,6 +36,28 @@ enum Command {
     /// Configuration tools.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// The tamper-evident audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Recompute the hash chain and the Merkle checkpoints and name the first entry that
+    /// was altered, removed or reordered. Exit 0 intact, 1 tampered.
+    Verify(VerifyArgs),
+    /// Print every checkpoint as JSON, to keep outside the database.
+    Checkpoints(SourceArgs),
+}
+
+#[derive(Debug, Args)]
+struct VerifyArgs {
+    #[command(flatten)]
+    source: SourceArgs,
+    /// Checkpoints kept outside the database (the JSON `audit checkpoints` printed):
+    /// a log rewritten since then fails against them.
+    #[arg(long)]
+    checkpoints: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -117,6 +139,16 @@ pub fn main() -> ExitCode {
             }
         }
         Command::Health(args) => runtime(|| health(args)),
+        Command::Audit(cmd) => {
+            let source = match &cmd {
+                AuditCommand::Verify(a) => &a.source,
+                AuditCommand::Checkpoints(s) => s,
+            };
+            match load_config(source.config.as_ref(), &[]) {
+                Ok(config) => runtime(|| audit(config, cmd)),
+                Err(e) => config_error(&e),
+            }
+        }
         Command::Serve(args) => {
             let flags = [
                 ("listen", args.listen.as_ref()),
@@ -198,6 +230,77 @@ fn without_url(e: &reqwest::Error) -> String {
         msg = source.to_string();
     }
     msg
+}
+
+async fn audit(config: Config, cmd: AuditCommand) -> ExitCode {
+    let clock: legalops_core::SharedClock = std::sync::Arc::new(SystemClock);
+    let options = legalops_store::ConnectOptions::default().with_clock(clock.clone());
+    let records = match legalops_store::connect(&config.database_url(), options).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_UNREACHABLE);
+        }
+    };
+    let auditor = legalops_ops::audit::Auditor::new(records.audit.clone(), clock);
+    match cmd {
+        AuditCommand::Checkpoints(_) => match auditor.export_checkpoints().await {
+            Ok(cps) => {
+                println!("{}", serde_json::to_string_pretty(&cps).unwrap_or_default());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        AuditCommand::Verify(args) => {
+            let report = match &args.checkpoints {
+                None => auditor.verify().await,
+                Some(path) => match read_checkpoints(path) {
+                    Ok(external) => auditor.verify_against(&external).await,
+                    Err(e) => return config_error(&e),
+                },
+            };
+            match report {
+                Ok(r) if r.ok => {
+                    println!(
+                        "audit trail intact: {} entries, {} checkpoints verified",
+                        r.entries, r.checkpoints
+                    );
+                    ExitCode::SUCCESS
+                }
+                Ok(r) => {
+                    let problem = r
+                        .problem
+                        .as_ref()
+                        .map_or_else(|| "unknown problem".to_owned(), ToString::to_string);
+                    println!("audit trail TAMPERED: {problem}");
+                    println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+                    ExitCode::from(EXIT_UNHEALTHY)
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+fn read_checkpoints(path: &PathBuf) -> Result<Vec<legalops_core::audit::Checkpoint>> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::invalid_input(
+            "checkpoints",
+            format!("cannot read {}: {e}", path.display()),
+        )
+    })?;
+    serde_json::from_str(&text).map_err(|e| {
+        Error::invalid_input(
+            "checkpoints",
+            format!("{} is not a checkpoint list: {e}", path.display()),
+        )
+    })
 }
 
 async fn serve(config: Config) -> ExitCode {

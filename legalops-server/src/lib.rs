@@ -5,6 +5,7 @@
 //! [`Platform::router`] or nest it in your own axum app and wrap your routes with
 //! [`Platform::apply_middleware`]; see `examples/`.
 
+pub mod access;
 pub mod auth;
 pub mod cli;
 pub mod config;

@@ -8,29 +8,45 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::middleware::from_fn_with_state;
-use axum::routing::get;
 use legalops_core::documents::DocumentStore;
 use legalops_core::mem::{MemoryDocumentStore, MemoryRecords};
 use legalops_core::metrics::MetricsSink;
 use legalops_core::records::Records;
-use legalops_core::{Result, SharedClock, SystemClock};
+use legalops_core::scan::Scanner;
+use legalops_core::scan::builtin::{BuiltinScanner, ScanPolicy};
+use legalops_core::security::rules::{BanPolicy, IpSet, LockoutPolicy, TargetRules};
+use legalops_core::{Error, Result, SharedClock, SystemClock};
+use legalops_ops::audit::{Auditor, spawn_checkpointer};
 use legalops_ops::health::checks::{
     DatabaseCheck, DiskCheck, DocumentStoreCheck, MemoryCheck, SchemaVersionCheck, UptimeCheck,
 };
 use legalops_ops::health::{HealthRegistry, Probe};
+use legalops_ops::identity::{Argon2Params, IdentityConfig, IdentityService};
 use legalops_ops::metrics::reports::SystemSampler;
 use legalops_ops::metrics::{Registry, RollupSink, spawn_collector};
+use legalops_ops::ratelimit::{
+    GROUP_API, GROUP_AUTH, GROUP_FORMATIONS, GROUP_UPLOADS, Quota, RateLimitConfig, RateLimiter,
+};
+use legalops_ops::scan::{ChainScanner, ClamdScanner};
+use legalops_ops::security::{SecurityConfig, SecurityEngine};
 use legalops_store::{ConnectOptions, ObjectStoreDocuments};
 use time::OffsetDateTime;
 use tower_http::catch_panic::CatchPanicLayer;
 
-use crate::auth::{AdminAuth, TokenOrigin, require_admin};
+use crate::access::{Access, authorize, guard_request};
+use crate::auth::{AdminAuth, TokenOrigin};
 use crate::config::Config;
 use crate::middleware::{PanicToProblem, request_context};
 use crate::routes;
 
 struct Inner {
     config: Config,
+    auditor: Auditor,
+    identity: IdentityService,
+    security: SecurityEngine,
+    limiter: RateLimiter,
+    scanner: Arc<dyn Scanner>,
+    trusted_proxies: IpSet,
     clock: SharedClock,
     records: Records,
     documents: Arc<dyn DocumentStore>,
@@ -191,8 +207,47 @@ impl PlatformBuilder {
             clock.clone(),
         );
 
+        let auditor = Auditor::new(records.audit.clone(), clock.clone());
+        let security = SecurityEngine::new(
+            records.security.clone(),
+            records.settings.clone(),
+            clock.clone(),
+            security_config(&config)?,
+        )?;
+        let limiter = RateLimiter::new(rate_limit_config(&config), clock.clone())?;
+        security.attach_rate_limiter(limiter.clone())?;
+        security.refresh_now().await?;
+        let identity = IdentityService::from_stores(
+            records.users.clone(),
+            records.sessions.clone(),
+            records.api_keys.clone(),
+            clock.clone(),
+            Arc::new(security.clone()),
+            auditor.clone(),
+            identity_config(&config),
+        )?;
+        let scanner = scanner(&config)?;
+        let trusted_proxies = IpSet::parse(
+            &config.security.trusted_proxies,
+            TargetRules {
+                allow_broad: true,
+                field: "security.trusted_proxies",
+            },
+        )?;
+        let mut tasks = vec![collector, security.spawn_refresher()];
+        tasks.push(spawn_checkpointer(
+            auditor.clone(),
+            Duration::from_secs(config.audit.checkpoint_interval_secs),
+        ));
+
         let service_id = format!("legalops@{}", config.listen);
         let inner = Inner {
+            auditor,
+            identity,
+            security,
+            limiter,
+            scanner,
+            trusted_proxies,
             config,
             clock,
             records,
@@ -203,7 +258,7 @@ impl PlatformBuilder {
             system,
             started,
             service_id,
-            tasks: vec![collector],
+            tasks,
         };
         Ok((
             Platform {
@@ -270,6 +325,30 @@ impl Platform {
     pub fn admin_auth(&self) -> &AdminAuth {
         &self.inner.auth
     }
+    /// The audit trail's writer and verifier.
+    pub fn auditor(&self) -> &Auditor {
+        &self.inner.auditor
+    }
+    /// Users, sessions, API keys.
+    pub fn identity(&self) -> &IdentityService {
+        &self.inner.identity
+    }
+    /// Blocks, lockouts, detectors, DoS mode.
+    pub fn security(&self) -> &SecurityEngine {
+        &self.inner.security
+    }
+    /// The request rate limiter.
+    pub fn limiter(&self) -> &RateLimiter {
+        &self.inner.limiter
+    }
+    /// The upload scanner.
+    pub fn scanner(&self) -> &Arc<dyn Scanner> {
+        &self.inner.scanner
+    }
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub fn trusted_proxies(&self) -> &IpSet {
+        &self.inner.trusted_proxies
+    }
     /// The `serviceId` of health reports.
     pub fn service_id(&self) -> &str {
         &self.inner.service_id
@@ -280,43 +359,53 @@ impl Platform {
         Duration::try_from(d).unwrap_or_default()
     }
 
-    /// The platform's routes without the request middleware: public probes and admin
-    /// APIs (admin routes already check the token).
+    /// The platform's routes, each behind its access rule ([`routes::table`]), without
+    /// the request middleware.
     pub fn routes(&self) -> Router {
-        let admin = Router::new()
-            .route("/api/health/detailed", get(routes::health::detailed))
-            .route(
-                "/api/metrics/application",
-                get(routes::metrics::application),
-            )
-            .route("/api/metrics/system", get(routes::metrics::system))
-            .route("/api/metrics/database", get(routes::metrics::database));
-        let metrics = Router::new().route("/metrics", get(routes::metrics::prometheus));
-        let (admin, metrics) = {
-            let auth = from_fn_with_state(self.inner.auth.clone(), require_admin);
-            if self.inner.config.metrics_public {
-                (admin.route_layer(auth), metrics)
+        let mut by_path: std::collections::BTreeMap<
+            &'static str,
+            axum::routing::MethodRouter<Platform>,
+        > = std::collections::BTreeMap::new();
+        for (_, path, access, handler) in routes::table() {
+            let access = if path == "/metrics" && self.inner.config.metrics_public {
+                Access::Public
             } else {
-                (admin.merge(metrics).route_layer(auth), Router::new())
-            }
-        };
-        Router::new()
-            .route("/health", get(routes::health::health))
-            .route("/livez", get(routes::health::livez))
-            .route("/readyz", get(routes::health::readyz))
-            .merge(admin)
-            .merge(metrics)
+                access
+            };
+            let guarded =
+                handler.route_layer(from_fn_with_state((self.clone(), access), authorize));
+            let merged = match by_path.remove(path) {
+                Some(existing) => existing.merge(guarded),
+                None => guarded,
+            };
+            by_path.insert(path, merged);
+        }
+        by_path
+            .into_iter()
+            .fold(Router::new(), |router, (path, handler)| {
+                router.route(path, handler)
+            })
             .with_state(self.clone())
     }
 
+    /// Every (method, path) the platform serves.
+    pub fn route_table(&self) -> Vec<(&'static str, &'static str)> {
+        routes::table()
+            .into_iter()
+            .map(|(m, p, _, _)| (m, p))
+            .collect()
+    }
+
     /// Wraps `router` (the platform's or an embedding service's own) in the request
-    /// middleware: request id, access log, metrics, panic catcher.
+    /// middleware: request id, access log, metrics, blocklist and the per-IP API rate
+    /// limit, panic catcher.
     pub fn apply_middleware(&self, router: Router) -> Router {
         let registry = self.inner.registry.clone();
         router
             .layer(CatchPanicLayer::custom(PanicToProblem {
                 registry: registry.clone(),
             }))
+            .layer(from_fn_with_state(self.clone(), guard_request))
             .layer(from_fn_with_state(registry, request_context))
     }
 
@@ -326,6 +415,81 @@ impl Platform {
         let routes = self.routes().fallback(not_found);
         self.apply_middleware(routes)
     }
+}
+
+fn security_config(c: &Config) -> Result<SecurityConfig> {
+    let s = &c.security;
+    let secs = Duration::from_secs;
+    let mut config = SecurityConfig {
+        ban: BanPolicy {
+            max_failures: s.ban_max_failures,
+            find_time: secs(s.ban_find_time_secs),
+            ban_time: secs(s.ban_time_secs),
+            increment_factor: u32::try_from(s.ban_increment_factor).map_err(|_| {
+                Error::invalid_config("security.ban_increment_factor", "is too large")
+            })?,
+            max_ban_time: secs(s.ban_max_time_secs),
+        },
+        lockout: LockoutPolicy {
+            threshold: s.lockout_threshold,
+            window: secs(s.lockout_window_secs),
+            lockout: secs(s.lockout_secs),
+            ..LockoutPolicy::default()
+        },
+        allowlist: s.allowlist.clone(),
+        dos_tightening: c.rate_limits.dos_factor,
+        ..SecurityConfig::default()
+    };
+    // Requests without a known peer (a router called in-process by an embedding service)
+    // come from 0.0.0.0: never ban that, or every such request would be refused.
+    config.allowlist.push("0.0.0.0/32".to_owned());
+    Ok(config)
+}
+
+fn rate_limit_config(c: &Config) -> RateLimitConfig {
+    let r = &c.rate_limits;
+    let mut config = RateLimitConfig::default();
+    for (group, per_minute) in [
+        (GROUP_AUTH, r.auth_per_minute),
+        (GROUP_API, r.api_per_minute),
+        (GROUP_UPLOADS, r.uploads_per_minute),
+        (GROUP_FORMATIONS, r.formations_per_minute),
+    ] {
+        config.groups.insert(
+            group.to_owned(),
+            Quota::per_minute(u32::try_from(per_minute).unwrap_or(u32::MAX)),
+        );
+    }
+    config
+}
+
+fn identity_config(c: &Config) -> IdentityConfig {
+    let i = &c.identity;
+    IdentityConfig {
+        session_lifetime: Duration::from_secs(i.session_lifetime_secs),
+        idle_timeout: Duration::from_secs(i.idle_timeout_secs),
+        max_sessions_per_user: usize::try_from(i.max_sessions_per_user).unwrap_or(usize::MAX),
+        argon2: Argon2Params {
+            memory_kib: u32::try_from(i.argon2_memory_kib).unwrap_or(u32::MAX),
+            iterations: u32::try_from(i.argon2_iterations).unwrap_or(u32::MAX),
+            parallelism: 1,
+        },
+        ..IdentityConfig::default()
+    }
+}
+
+fn scanner(c: &Config) -> Result<Arc<dyn Scanner>> {
+    let builtin: Arc<dyn Scanner> = Arc::new(BuiltinScanner::new(ScanPolicy {
+        max_bytes: c.uploads.max_bytes,
+        ..ScanPolicy::default()
+    }));
+    Ok(match &c.uploads.clamd_url {
+        None => builtin,
+        Some(url) => Arc::new(ChainScanner::new(vec![
+            builtin,
+            Arc::new(ClamdScanner::from_url(url)?),
+        ])?),
+    })
 }
 
 async fn not_found() -> crate::error::Problem {

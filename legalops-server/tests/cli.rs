@@ -214,3 +214,61 @@ fn config_check_masks_secrets_and_names_bad_keys() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("LEGALOPS_HEALTH_TIMEOUT_MS"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn audit_verify_names_a_row_edited_in_the_database() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A few audited actions through a real server (admin actions are audited).
+    let server = start(dir.path(), &[("LEGALOPS_ADMIN_TOKEN", TOKEN)]);
+    let client = reqwest::Client::new();
+    for ip in ["192.0.2.10", "192.0.2.11", "192.0.2.12"] {
+        let res = client
+            .post(format!("{}/api/security/block-ip", server.url))
+            .bearer_auth(TOKEN)
+            .json(&serde_json::json!({"ipAddress": ip, "reason": "test"}))
+            .send()
+            .await
+            .expect("block-ip");
+        assert!(res.status().is_success(), "block-ip: {}", res.status());
+    }
+    drop(server);
+    let clean = legalops(dir.path())
+        .args(["audit", "verify"])
+        .output()
+        .expect("run");
+    assert!(
+        clean.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&clean.stdout),
+        String::from_utf8_lossy(&clean.stderr)
+    );
+
+    // Tamper with one row directly in the database, as an intruder with SQL access would.
+    let url = format!("sqlite://{}", dir.path().join("data/legalops.db").display());
+    let pool = sqlx::SqlitePool::connect(&url)
+        .await
+        .expect("open the database");
+    let changed = sqlx::query("UPDATE audit_log SET target = '192.0.2.99' WHERE seq = 2")
+        .execute(&pool)
+        .await
+        .expect("edit a row")
+        .rows_affected();
+    assert_eq!(changed, 1);
+    pool.close().await;
+
+    let caught = legalops(dir.path())
+        .args(["audit", "verify"])
+        .output()
+        .expect("run");
+    assert_eq!(
+        caught.status.code(),
+        Some(1),
+        "a tampered log fails verification"
+    );
+    let out = format!(
+        "{}{}",
+        String::from_utf8_lossy(&caught.stdout),
+        String::from_utf8_lossy(&caught.stderr)
+    );
+    assert!(out.contains("entry 2"), "the altered entry is named: {out}");
+}

@@ -73,10 +73,10 @@ async fn platform() -> (Platform, Arc<SwitchableDb>, tempfile::TempDir) {
     let db = Arc::new(SwitchableDb {
         mode: AtomicU8::new(OK),
     });
+    // Every aggregate from memory, but the database's health from the switchable double.
     let records = Records {
         database: db.clone(),
-        settings: mem.clone(),
-        rollups: mem,
+        ..Records::from_backend(mem)
     };
     let mut config = Config {
         admin_token: Some(TOKEN.to_owned()),

@@ -46,9 +46,23 @@ impl LoginGuard for SecurityEngine {
         match login_decision(policy, now, lockout.as_ref(), for_account, from_here, last) {
             LoginDecision::Allow => Ok(()),
             LoginDecision::Delay { retry_after } => Err(Error::RateLimited { retry_after }),
-            LoginDecision::Locked { .. } => Err(Error::PermissionDenied {
-                message: "too many failed logins; try again later".into(),
-            }),
+            LoginDecision::Locked { .. } => {
+                // A source that keeps trying a locked account is still failing: the attempt
+                // counts toward its address's ban (fail2ban's rule sees every attempt), but
+                // not toward the account, so the flood cannot extend the lockout itself.
+                store
+                    .record_failed_login(&FailedLogin {
+                        at: attempt.at,
+                        ip: ip.to_string(),
+                        account: None,
+                        user_agent: attempt.user_agent.clone(),
+                    })
+                    .await?;
+                self.maybe_ban(ip, now).await?;
+                Err(Error::PermissionDenied {
+                    message: "too many failed logins; try again later".into(),
+                })
+            }
         }
     }
 

@@ -11,64 +11,18 @@ use legalops_core::redact::{REDACTED, redact_url};
 use legalops_core::{Error, Result};
 use serde::{Deserialize, Serialize};
 
+mod sections;
+
+pub use sections::{
+    AuditConfig, IdentityConfig, LogConfig, LogFormat, LogRotation, RateLimitsConfig,
+    SecurityConfig, UploadsConfig,
+};
+
 /// The file read when no `--config` / `LEGALOPS_CONFIG` is given (if it exists).
 pub const DEFAULT_CONFIG_FILE: &str = "legalops.toml";
 /// Environment variables starting with this prefix set keys (`LEGALOPS_LOG_LEVEL` sets
 /// `log.level`; see [`Config::env_key`]).
 pub const ENV_PREFIX: &str = "LEGALOPS_";
-
-/// How log lines are written to standard output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LogFormat {
-    /// JSON lines when stdout is not a terminal, human-readable when it is.
-    Auto,
-    /// Always JSON lines.
-    Json,
-    /// Always human-readable.
-    Pretty,
-}
-
-/// When the log file starts a new file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LogRotation {
-    /// At midnight UTC.
-    Daily,
-    /// When the file reaches `log.max_size_mb`.
-    Size,
-}
-
-/// Logging settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct LogConfig {
-    /// Standard output format.
-    pub format: LogFormat,
-    /// A `tracing` filter (`info`, `legalops=debug,info`).
-    pub level: String,
-    /// Write JSON lines to files under `<data_dir>/logs` too.
-    pub file: bool,
-    /// When the file rotates.
-    pub rotation: LogRotation,
-    /// Size limit of one file for `rotation = "size"`.
-    pub max_size_mb: u64,
-    /// How many rotated files are kept.
-    pub keep: usize,
-}
-
-impl Default for LogConfig {
-    fn default() -> Self {
-        Self {
-            format: LogFormat::Auto,
-            level: "info".to_owned(),
-            file: true,
-            rotation: LogRotation::Daily,
-            max_size_mb: 100,
-            keep: 14,
-        }
-    }
-}
 
 /// The whole configuration of `legalops serve`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -98,6 +52,16 @@ pub struct Config {
     pub external_url: Option<String>,
     /// Logging.
     pub log: LogConfig,
+    /// Logins, sessions and API keys.
+    pub identity: IdentityConfig,
+    /// Failed logins, bans, lockouts, allowlist, proxies.
+    pub security: SecurityConfig,
+    /// Request rate limits per route group.
+    pub rate_limits: RateLimitsConfig,
+    /// Uploaded files.
+    pub uploads: UploadsConfig,
+    /// The audit trail.
+    pub audit: AuditConfig,
 }
 
 impl Default for Config {
@@ -114,6 +78,11 @@ impl Default for Config {
             rollup_interval_secs: 60,
             external_url: None,
             log: LogConfig::default(),
+            identity: IdentityConfig::default(),
+            security: SecurityConfig::default(),
+            rate_limits: RateLimitsConfig::default(),
+            uploads: UploadsConfig::default(),
+            audit: AuditConfig::default(),
         }
     }
 }
@@ -136,6 +105,40 @@ pub const KEYS: &[&str] = &[
     "log.rotation",
     "log.max_size_mb",
     "log.keep",
+    "identity.session_lifetime_secs",
+    "identity.idle_timeout_secs",
+    "identity.max_sessions_per_user",
+    "identity.argon2_memory_kib",
+    "identity.argon2_iterations",
+    "security.allowlist",
+    "security.trusted_proxies",
+    "security.ban_max_failures",
+    "security.ban_find_time_secs",
+    "security.ban_time_secs",
+    "security.ban_increment_factor",
+    "security.ban_max_time_secs",
+    "security.lockout_threshold",
+    "security.lockout_window_secs",
+    "security.lockout_secs",
+    "rate_limits.auth_per_minute",
+    "rate_limits.api_per_minute",
+    "rate_limits.uploads_per_minute",
+    "rate_limits.formations_per_minute",
+    "rate_limits.dos_factor",
+    "uploads.max_bytes",
+    "uploads.clamd_url",
+    "audit.checkpoint_interval_secs",
+];
+
+/// The sections whose keys an environment variable names with an underscore
+/// (`LEGALOPS_RATE_LIMITS_AUTH_PER_MINUTE` sets `rate_limits.auth_per_minute`).
+pub const SECTIONS: &[&str] = &[
+    "log",
+    "identity",
+    "security",
+    "rate_limits",
+    "uploads",
+    "audit",
 ];
 
 impl Config {
@@ -162,8 +165,10 @@ impl Config {
         if rest == "config" || rest.starts_with("test_") {
             return None;
         }
-        if let Some(sub) = rest.strip_prefix("log_") {
-            return Some(format!("log.{sub}"));
+        for section in SECTIONS {
+            if let Some(leaf) = rest.strip_prefix(section).and_then(|r| r.strip_prefix('_')) {
+                return Some(format!("{section}.{leaf}"));
+            }
         }
         Some(rest)
     }
@@ -184,41 +189,66 @@ impl Config {
     }
 
     /// Sets one key from its text form: the one path for environment variables and flags.
+    /// The value is read as the type the key has (number, boolean, a comma-separated list,
+    /// text); an empty value unsets an optional key. The error names the key and the rule.
     pub fn set(&mut self, key: &str, value: &str) -> Result<()> {
-        let bad = |rule: &str| Err(Error::invalid_config(key, rule.to_owned()));
-        let opt = |v: &str| (!v.is_empty()).then(|| v.to_owned());
-        match key {
-            "listen" => self.listen = value.to_owned(),
-            "data_dir" => self.data_dir = PathBuf::from(value),
-            "database_url" => self.database_url = opt(value),
-            "documents_url" => self.documents_url = opt(value),
-            "admin_token" => self.admin_token = opt(value),
-            "external_url" => self.external_url = opt(value),
-            "metrics_public" => self.metrics_public = parse_bool(key, value)?,
-            "health_timeout_ms" => self.health_timeout_ms = parse_u64(key, value)?,
-            "shutdown_grace_secs" => self.shutdown_grace_secs = parse_u64(key, value)?,
-            "rollup_interval_secs" => self.rollup_interval_secs = parse_u64(key, value)?,
-            "log.format" => {
-                self.log.format = match value {
-                    "auto" => LogFormat::Auto,
-                    "json" => LogFormat::Json,
-                    "pretty" => LogFormat::Pretty,
-                    _ => return bad("must be one of auto, json, pretty"),
-                }
-            }
-            "log.level" => self.log.level = value.to_owned(),
-            "log.file" => self.log.file = parse_bool(key, value)?,
-            "log.rotation" => {
-                self.log.rotation = match value {
-                    "daily" => LogRotation::Daily,
-                    "size" => LogRotation::Size,
-                    _ => return bad("must be one of daily, size"),
-                }
-            }
-            "log.max_size_mb" => self.log.max_size_mb = parse_u64(key, value)?,
-            "log.keep" => self.log.keep = parse_u64(key, value)? as usize,
-            _ => return bad(&format!("unknown key; known keys: {}", KEYS.join(", "))),
+        if !KEYS.contains(&key) {
+            return Err(Error::invalid_config(
+                key,
+                format!("unknown key; known keys: {}", KEYS.join(", ")),
+            ));
         }
+        let mut tree = toml::Table::try_from(&*self).map_err(|e| {
+            Error::invalid_config(key, format!("cannot represent the configuration: {e}"))
+        })?;
+        let (section, leaf) = match key.split_once('.') {
+            Some((section, leaf)) => (Some(section), leaf),
+            None => (None, key),
+        };
+        let table = match section {
+            None => &mut tree,
+            Some(name) => match tree
+                .entry(name.to_owned())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            {
+                toml::Value::Table(t) => t,
+                _ => return Err(Error::invalid_config(key, "is not a section")),
+            },
+        };
+        let number_rule =
+            || Error::invalid_config(key, format!("must be a whole number (got {value:?})"));
+        let new = match table.get(leaf) {
+            Some(toml::Value::Integer(_)) => Some(toml::Value::Integer(
+                value
+                    .trim()
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|n| *n >= 0)
+                    .ok_or_else(number_rule)?,
+            )),
+            Some(toml::Value::Float(_)) => {
+                Some(toml::Value::Float(value.trim().parse::<f64>().map_err(
+                    |_| Error::invalid_config(key, format!("must be a number (got {value:?})")),
+                )?))
+            }
+            Some(toml::Value::Boolean(_)) => Some(toml::Value::Boolean(parse_bool(key, value)?)),
+            Some(toml::Value::Array(_)) => Some(toml::Value::Array(
+                value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty())
+                    .map(|v| toml::Value::String(v.to_owned()))
+                    .collect(),
+            )),
+            // Text, or an optional key that is unset now: empty unsets it.
+            _ => (!value.is_empty()).then(|| toml::Value::String(value.to_owned())),
+        };
+        match new {
+            Some(v) => table.insert(leaf.to_owned(), v),
+            None => table.remove(leaf),
+        };
+        *self = Self::deserialize(tree)
+            .map_err(|e| Error::invalid_config(key, e.message().to_owned()))?;
         Ok(())
     }
 
@@ -283,10 +313,93 @@ impl Config {
                 "must be at least 1",
             ));
         }
+        self.validate_sections()?;
         tracing_subscriber::EnvFilter::try_new(&self.log.level).map_err(|e| {
             Error::invalid_config("log.level", format!("not a tracing filter: {e}"))
         })?;
         Ok(())
+    }
+
+    fn validate_sections(&self) -> Result<()> {
+        let positive = |key: &str, v: u64| {
+            if v == 0 {
+                Err(Error::invalid_config(key, "must be at least 1"))
+            } else {
+                Ok(())
+            }
+        };
+        let id = &self.identity;
+        positive("identity.session_lifetime_secs", id.session_lifetime_secs)?;
+        positive("identity.idle_timeout_secs", id.idle_timeout_secs)?;
+        positive("identity.max_sessions_per_user", id.max_sessions_per_user)?;
+        if id.idle_timeout_secs > id.session_lifetime_secs {
+            return Err(Error::invalid_config(
+                "identity.idle_timeout_secs",
+                "must not exceed identity.session_lifetime_secs",
+            ));
+        }
+        let sec = &self.security;
+        for (name, list) in [
+            ("security.allowlist", &sec.allowlist),
+            ("security.trusted_proxies", &sec.trusted_proxies),
+        ] {
+            for (i, entry) in list.iter().enumerate() {
+                entry
+                    .parse::<ipnet::IpNet>()
+                    .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        Error::invalid_config(
+                            format!("{name}[{i}]"),
+                            format!("{entry:?} is not an IP address or CIDR range"),
+                        )
+                    })?;
+            }
+        }
+        positive("security.ban_max_failures", sec.ban_max_failures)?;
+        positive("security.ban_find_time_secs", sec.ban_find_time_secs)?;
+        positive("security.ban_time_secs", sec.ban_time_secs)?;
+        positive("security.ban_increment_factor", sec.ban_increment_factor)?;
+        if sec.ban_max_time_secs < sec.ban_time_secs {
+            return Err(Error::invalid_config(
+                "security.ban_max_time_secs",
+                "must be at least security.ban_time_secs",
+            ));
+        }
+        positive("security.lockout_threshold", sec.lockout_threshold)?;
+        positive("security.lockout_window_secs", sec.lockout_window_secs)?;
+        positive("security.lockout_secs", sec.lockout_secs)?;
+        let rl = &self.rate_limits;
+        positive("rate_limits.auth_per_minute", rl.auth_per_minute)?;
+        positive("rate_limits.api_per_minute", rl.api_per_minute)?;
+        positive("rate_limits.uploads_per_minute", rl.uploads_per_minute)?;
+        positive(
+            "rate_limits.formations_per_minute",
+            rl.formations_per_minute,
+        )?;
+        if !(rl.dos_factor > 0.0 && rl.dos_factor <= 1.0) {
+            return Err(Error::invalid_config(
+                "rate_limits.dos_factor",
+                "must be greater than 0 and at most 1",
+            ));
+        }
+        if !(1..=1 << 30).contains(&self.uploads.max_bytes) {
+            return Err(Error::invalid_config(
+                "uploads.max_bytes",
+                "must be between 1 byte and 1 GiB",
+            ));
+        }
+        if let Some(url) = &self.uploads.clamd_url
+            && !url.starts_with("tcp://")
+        {
+            return Err(Error::invalid_config(
+                "uploads.clamd_url",
+                "must be tcp://HOST:PORT",
+            ));
+        }
+        positive(
+            "audit.checkpoint_interval_secs",
+            self.audit.checkpoint_interval_secs,
+        )
     }
 
     /// The listen address, parsed.
@@ -346,12 +459,6 @@ fn parse_bool(key: &str, value: &str) -> Result<bool> {
             format!("must be true or false (got {value:?})"),
         )),
     }
-}
-
-fn parse_u64(key: &str, value: &str) -> Result<u64> {
-    value
-        .parse()
-        .map_err(|_| Error::invalid_config(key, format!("must be a whole number (got {value:?})")))
 }
 
 fn span_hint(text: &str, span: Option<std::ops::Range<usize>>) -> String {
@@ -427,6 +534,83 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    #[test]
+    fn every_key_is_settable_by_its_type() {
+        let mut c = Config::default();
+        c.apply_env(vars(&[
+            ("LEGALOPS_RATE_LIMITS_AUTH_PER_MINUTE", "7"),
+            ("LEGALOPS_RATE_LIMITS_DOS_FACTOR", "0.5"),
+            ("LEGALOPS_SECURITY_ALLOWLIST", "10.0.0.0/8, 192.0.2.7"),
+            ("LEGALOPS_UPLOADS_CLAMD_URL", "tcp://127.0.0.1:3310"),
+            ("LEGALOPS_LOG_ROTATION", "size"),
+        ]))
+        .expect("typed values");
+        assert_eq!(c.rate_limits.auth_per_minute, 7);
+        assert_eq!(c.rate_limits.dos_factor, 0.5);
+        assert_eq!(c.security.allowlist, vec!["10.0.0.0/8", "192.0.2.7"]);
+        assert_eq!(c.uploads.clamd_url.as_deref(), Some("tcp://127.0.0.1:3310"));
+        assert_eq!(c.log.rotation, LogRotation::Size);
+        c.validate().expect("valid");
+        c.set("uploads.clamd_url", "").expect("empty unsets");
+        assert_eq!(c.uploads.clamd_url, None);
+        for key in KEYS {
+            let mut d = Config::default();
+            let probe = match *key {
+                "listen" => "127.0.0.1:1",
+                "log.format" => "json",
+                "log.rotation" => "daily",
+                "rate_limits.dos_factor" => "0.3",
+                "metrics_public" | "log.file" => "true",
+                k if k.starts_with("security.allowlist") || k.starts_with("security.trusted") => {
+                    "192.0.2.1"
+                }
+                "uploads.clamd_url" => "tcp://127.0.0.1:3310",
+                "admin_token" => "0123456789abcdef0123",
+                "database_url" => "sqlite::memory:",
+                "documents_url" => "memory://",
+                "log.level" | "data_dir" | "external_url" => "x",
+                _ => "3",
+            };
+            d.set(key, probe).unwrap_or_else(|e| panic!("{key}: {e}"));
+        }
+    }
+
+    #[test]
+    fn section_rules_name_their_key() {
+        let cases: &[(&str, &str, &str)] = &[
+            (
+                "security.allowlist",
+                "10.0.0.0/8,not-an-ip",
+                "security.allowlist[1]",
+            ),
+            ("rate_limits.dos_factor", "1.5", "rate_limits.dos_factor"),
+            (
+                "rate_limits.auth_per_minute",
+                "0",
+                "rate_limits.auth_per_minute",
+            ),
+            ("uploads.clamd_url", "http://x", "uploads.clamd_url"),
+            (
+                "identity.idle_timeout_secs",
+                "999999",
+                "identity.idle_timeout_secs",
+            ),
+        ];
+        for (key, value, named) in cases {
+            let mut c = Config::default();
+            c.set(key, value).expect("settable");
+            let err = c.validate().expect_err(key);
+            assert!(
+                matches!(&err, Error::InvalidConfig { key, .. } if key == named),
+                "{err}"
+            );
+        }
+        let err = Config::default()
+            .set("rate_limits.api_per_minute", "-3")
+            .expect_err("negative");
+        assert!(err.to_string().contains("whole number"), "{err}");
     }
 
     #[test]

@@ -13,22 +13,18 @@ use legalops_core::mem::{MemoryDocumentStore, MemoryRecords};
 use legalops_core::metrics::MetricsSink;
 use legalops_core::records::Records;
 use legalops_core::scan::Scanner;
-use legalops_core::scan::builtin::{BuiltinScanner, ScanPolicy};
-use legalops_core::security::rules::{BanPolicy, IpSet, LockoutPolicy, TargetRules};
-use legalops_core::{Error, Result, SharedClock, SystemClock};
+use legalops_core::security::rules::{IpSet, TargetRules};
+use legalops_core::{Result, SharedClock, SystemClock};
 use legalops_ops::audit::{Auditor, spawn_checkpointer};
 use legalops_ops::health::checks::{
     DatabaseCheck, DiskCheck, DocumentStoreCheck, MemoryCheck, SchemaVersionCheck, UptimeCheck,
 };
 use legalops_ops::health::{HealthRegistry, Probe};
-use legalops_ops::identity::{Argon2Params, IdentityConfig, IdentityService};
+use legalops_ops::identity::IdentityService;
 use legalops_ops::metrics::reports::SystemSampler;
 use legalops_ops::metrics::{Registry, RollupSink, spawn_collector};
-use legalops_ops::ratelimit::{
-    GROUP_API, GROUP_AUTH, GROUP_FORMATIONS, GROUP_UPLOADS, Quota, RateLimitConfig, RateLimiter,
-};
-use legalops_ops::scan::{ChainScanner, ClamdScanner};
-use legalops_ops::security::{SecurityConfig, SecurityEngine};
+use legalops_ops::ratelimit::RateLimiter;
+use legalops_ops::security::SecurityEngine;
 use legalops_store::{ConnectOptions, ObjectStoreDocuments};
 use time::OffsetDateTime;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -38,6 +34,8 @@ use crate::auth::{AdminAuth, TokenOrigin};
 use crate::config::Config;
 use crate::middleware::{PanicToProblem, request_context};
 use crate::routes;
+
+mod wiring;
 
 struct Inner {
     config: Config,
@@ -212,9 +210,9 @@ impl PlatformBuilder {
             records.security.clone(),
             records.settings.clone(),
             clock.clone(),
-            security_config(&config)?,
+            wiring::security_config(&config)?,
         )?;
-        let limiter = RateLimiter::new(rate_limit_config(&config), clock.clone())?;
+        let limiter = RateLimiter::new(wiring::rate_limit_config(&config), clock.clone())?;
         security.attach_rate_limiter(limiter.clone())?;
         security.refresh_now().await?;
         let identity = IdentityService::from_stores(
@@ -224,9 +222,9 @@ impl PlatformBuilder {
             clock.clone(),
             Arc::new(security.clone()),
             auditor.clone(),
-            identity_config(&config),
+            wiring::identity_config(&config),
         )?;
-        let scanner = scanner(&config)?;
+        let scanner = wiring::scanner(&config)?;
         let trusted_proxies = IpSet::parse(
             &config.security.trusted_proxies,
             TargetRules {
@@ -238,6 +236,11 @@ impl PlatformBuilder {
         tasks.push(spawn_checkpointer(
             auditor.clone(),
             Duration::from_secs(config.audit.checkpoint_interval_secs),
+        ));
+        tasks.push(wiring::spawn_housekeeping(
+            records.clone(),
+            limiter.clone(),
+            clock.clone(),
         ));
 
         let service_id = format!("legalops@{}", config.listen);
@@ -415,81 +418,6 @@ impl Platform {
         let routes = self.routes().fallback(not_found);
         self.apply_middleware(routes)
     }
-}
-
-fn security_config(c: &Config) -> Result<SecurityConfig> {
-    let s = &c.security;
-    let secs = Duration::from_secs;
-    let mut config = SecurityConfig {
-        ban: BanPolicy {
-            max_failures: s.ban_max_failures,
-            find_time: secs(s.ban_find_time_secs),
-            ban_time: secs(s.ban_time_secs),
-            increment_factor: u32::try_from(s.ban_increment_factor).map_err(|_| {
-                Error::invalid_config("security.ban_increment_factor", "is too large")
-            })?,
-            max_ban_time: secs(s.ban_max_time_secs),
-        },
-        lockout: LockoutPolicy {
-            threshold: s.lockout_threshold,
-            window: secs(s.lockout_window_secs),
-            lockout: secs(s.lockout_secs),
-            ..LockoutPolicy::default()
-        },
-        allowlist: s.allowlist.clone(),
-        dos_tightening: c.rate_limits.dos_factor,
-        ..SecurityConfig::default()
-    };
-    // Requests without a known peer (a router called in-process by an embedding service)
-    // come from 0.0.0.0: never ban that, or every such request would be refused.
-    config.allowlist.push("0.0.0.0/32".to_owned());
-    Ok(config)
-}
-
-fn rate_limit_config(c: &Config) -> RateLimitConfig {
-    let r = &c.rate_limits;
-    let mut config = RateLimitConfig::default();
-    for (group, per_minute) in [
-        (GROUP_AUTH, r.auth_per_minute),
-        (GROUP_API, r.api_per_minute),
-        (GROUP_UPLOADS, r.uploads_per_minute),
-        (GROUP_FORMATIONS, r.formations_per_minute),
-    ] {
-        config.groups.insert(
-            group.to_owned(),
-            Quota::per_minute(u32::try_from(per_minute).unwrap_or(u32::MAX)),
-        );
-    }
-    config
-}
-
-fn identity_config(c: &Config) -> IdentityConfig {
-    let i = &c.identity;
-    IdentityConfig {
-        session_lifetime: Duration::from_secs(i.session_lifetime_secs),
-        idle_timeout: Duration::from_secs(i.idle_timeout_secs),
-        max_sessions_per_user: usize::try_from(i.max_sessions_per_user).unwrap_or(usize::MAX),
-        argon2: Argon2Params {
-            memory_kib: u32::try_from(i.argon2_memory_kib).unwrap_or(u32::MAX),
-            iterations: u32::try_from(i.argon2_iterations).unwrap_or(u32::MAX),
-            parallelism: 1,
-        },
-        ..IdentityConfig::default()
-    }
-}
-
-fn scanner(c: &Config) -> Result<Arc<dyn Scanner>> {
-    let builtin: Arc<dyn Scanner> = Arc::new(BuiltinScanner::new(ScanPolicy {
-        max_bytes: c.uploads.max_bytes,
-        ..ScanPolicy::default()
-    }));
-    Ok(match &c.uploads.clamd_url {
-        None => builtin,
-        Some(url) => Arc::new(ChainScanner::new(vec![
-            builtin,
-            Arc::new(ClamdScanner::from_url(url)?),
-        ])?),
-    })
 }
 
 async fn not_found() -> crate::error::Problem {

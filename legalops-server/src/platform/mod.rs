@@ -89,6 +89,8 @@ pub struct PlatformBuilder {
     documents: Option<Arc<dyn DocumentStore>>,
     registry: Option<Registry>,
     extra_sinks: Vec<Arc<dyn MetricsSink>>,
+    // Unset records and documents live in memory, on the builder's final clock.
+    in_memory: bool,
 }
 
 impl PlatformBuilder {
@@ -131,6 +133,9 @@ impl PlatformBuilder {
         let clock = self.clock;
         let records = match self.records {
             Some(r) => r,
+            None if self.in_memory => {
+                Records::from_backend(Arc::new(MemoryRecords::with_clock(clock.clone())))
+            }
             None => {
                 if config.database_url.is_none() {
                     std::fs::create_dir_all(&config.data_dir).map_err(|e| {
@@ -146,6 +151,7 @@ impl PlatformBuilder {
         };
         let documents: Arc<dyn DocumentStore> = match self.documents {
             Some(d) => d,
+            None if self.in_memory => Arc::new(MemoryDocumentStore::with_clock(clock.clone())),
             None => Arc::new(ObjectStoreDocuments::from_url(&config.documents_url())?),
         };
         let (auth, origin) =
@@ -282,18 +288,17 @@ impl Platform {
             documents: None,
             registry: None,
             extra_sinks: Vec::new(),
+            in_memory: false,
         }
     }
 
     /// A builder whose records and documents live in memory (nothing touches the disk
     /// but the logs, if enabled): for tests, examples and benchmarks.
     pub fn in_memory(config: Config) -> PlatformBuilder {
-        let clock: SharedClock = Arc::new(SystemClock);
-        Self::builder(config)
-            .records(Records::from_backend(Arc::new(MemoryRecords::with_clock(
-                clock.clone(),
-            ))))
-            .documents(Arc::new(MemoryDocumentStore::with_clock(clock)))
+        PlatformBuilder {
+            in_memory: true,
+            ..Self::builder(config)
+        }
     }
 
     /// The configuration it runs with.

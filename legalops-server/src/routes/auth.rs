@@ -46,7 +46,6 @@ impl From<User> for UserView {
 pub struct Register {
     email: String,
     password: String,
-    #[serde(default)]
     display_name: String,
 }
 

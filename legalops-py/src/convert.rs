@@ -3,11 +3,16 @@
 //! The core's types already define their JSON shape with serde, so a Python dict is that
 //! JSON, decoded by Python's own `json` module: one rule for every type, no second mapping
 //! to keep in step. Parse failures become `InvalidInputError` naming what was being parsed.
+//!
+//! Times that are arguments or results of a function (not fields of a wire dict) are aware
+//! `datetime`s; an RFC 3339 string is accepted in their place, as found in the server's JSON.
 
 use legalops_core::Error;
 use pyo3::prelude::*;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 use crate::errors::to_py;
 
@@ -44,4 +49,34 @@ pub fn from_python<T: DeserializeOwned>(what: &str, obj: &Bound<'_, PyAny>) -> P
         })?
         .extract()?;
     from_json(what, &text)
+}
+
+/// An instant argument: an aware `datetime` or an RFC 3339 string; `field` names it in the
+/// error. A naive `datetime` is refused rather than guessed to be UTC or local time.
+pub fn instant(field: &str, obj: &Bound<'_, PyAny>) -> PyResult<OffsetDateTime> {
+    let invalid = |message: String| to_py(Error::invalid_input(field, message));
+    if let Ok(text) = obj.extract::<String>() {
+        return OffsetDateTime::parse(text.trim(), &Rfc3339)
+            .map_err(|e| invalid(format!("must be an RFC 3339 time ({e}): {text:?}")));
+    }
+    let aware = obj
+        .call_method0("utcoffset")
+        .is_ok_and(|offset| !offset.is_none());
+    if !aware {
+        return Err(invalid(
+            "must be a timezone-aware datetime or an RFC 3339 string".to_owned(),
+        ));
+    }
+    obj.extract::<OffsetDateTime>()
+        .map_err(|e| invalid(format!("not a representable time: {e}")))
+}
+
+/// An optional instant argument (`None` stays `None`); see [`instant`].
+pub fn optional_instant(
+    field: &str,
+    obj: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Option<OffsetDateTime>> {
+    obj.filter(|o| !o.is_none())
+        .map(|o| instant(field, o))
+        .transpose()
 }

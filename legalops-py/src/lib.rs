@@ -4,15 +4,19 @@
 //! This crate is conversion only. Every rule lives in `legalops-core`, which knows nothing
 //! of Python; a function here takes Python values, calls the core, and converts the result
 //! or the `legalops_core::Error` (through [`errors::to_py`], one exception class per kind).
-//! Nothing bound so far blocks, so nothing detaches from the interpreter yet; bindings of
-//! I/O (stores, backups) must run the core call inside `py.detach(...)`.
+//! Work that can take long (verifying an audit log of millions of entries, hashing its
+//! Merkle tree) runs inside `py.detach(...)`, as must any future binding of I/O (stores,
+//! backups).
 
 use pyo3::prelude::*;
 
+pub mod audit;
 mod convert;
 pub mod errors;
 pub mod health;
 pub mod rules;
+pub mod security;
+pub mod targets;
 pub mod thresholds;
 
 /// The module's initialiser: registers every class, function, exception and constant.
@@ -23,5 +27,8 @@ pub fn legalops_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     health::register(m)?;
     thresholds::register(m)?;
     rules::register(m)?;
+    security::register(m)?;
+    targets::register(m)?;
+    audit::register(m)?;
     Ok(())
 }

@@ -1,6 +1,7 @@
 """Type stubs for the compiled module ``legalops._legalops`` (re-exported by ``legalops``)."""
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, ClassVar, Literal, Optional, TypedDict, Union, final
 
 __version__: str
@@ -36,6 +37,17 @@ __all__ = [
     "validate_prefix",
     "REDACTED",
     "MAX_KEY_LEN",
+    "BanPolicy",
+    "LockoutPolicy",
+    "login_decision",
+    "lockout_after_failure",
+    "parse_target",
+    "IpSet",
+    "GENESIS_HASH",
+    "entry_hash",
+    "verify_audit",
+    "merkle_root",
+    "verify_inclusion",
 ]
 
 HEALTH_JSON: str
@@ -44,6 +56,8 @@ REDACTED: str
 """What a redacted value is replaced with: ``[REDACTED]``."""
 MAX_KEY_LEN: int
 """Longest object key accepted, in bytes (1024)."""
+GENESIS_HASH: str
+"""The ``prev_hash`` of the first audit entry: 64 zeros."""
 
 # --- errors ---------------------------------------------------------------------------
 
@@ -295,3 +309,298 @@ def validate_prefix(prefix: str) -> None:
 
 def _raise_sample(kind: str) -> None:
     """Test hook: raises a sample error of ``kind`` (``"not_found"``, ``"timeout"``, ...)."""
+
+# --- security: bans, lockouts, block targets -------------------------------------------
+#
+# Durations are float seconds (``*_secs``; ints accepted). Instants passed to and returned
+# by these functions are timezone-aware ``datetime``s (results are in UTC); an RFC 3339
+# string (as found in the server's JSON) is accepted wherever an instant is passed. A naive
+# datetime raises :class:`InvalidInputError` naming the argument rather than being guessed.
+
+_Instant = Union[datetime, str]
+"""An aware ``datetime``, or an RFC 3339 string such as ``"2026-05-01T09:00:00Z"``."""
+
+@final
+class BanPolicy:
+    """fail2ban's rule for one source IP: more than ``max_failures`` failed logins within
+    ``find_time_secs`` ban it for ``ban_time_secs``, multiplied by ``increment_factor`` for
+    each earlier ban (``bantime.increment``), capped at ``max_ban_time_secs``. The defaults
+    are the service's: the sixth failure in 15 minutes bans for 10 minutes, then 20, 40, ...
+    up to a week."""
+
+    def __init__(
+        self,
+        *,
+        max_failures: int = 5,
+        find_time_secs: float = 900,
+        ban_time_secs: float = 600,
+        increment_factor: int = 2,
+        max_ban_time_secs: float = 604800,
+    ) -> None:
+        """Raises :class:`InvalidConfigError` naming the argument for a negative or
+        non-finite duration; call :meth:`validate` for the service's other rules."""
+    @property
+    def max_failures(self) -> int:
+        """Failures in the window that are tolerated; one more bans."""
+    @property
+    def find_time_secs(self) -> float:
+        """The sliding window failures are counted in."""
+    @property
+    def ban_time_secs(self) -> float:
+        """The first ban's length."""
+    @property
+    def increment_factor(self) -> int:
+        """What each earlier ban multiplies the next by (1: no increase)."""
+    @property
+    def max_ban_time_secs(self) -> float:
+        """The longest ban."""
+    def should_ban(self, failures: int) -> bool:
+        """Whether ``failures`` within the window ban the source (more than
+        ``max_failures``)."""
+    def ban_duration_secs(self, previous_bans: int) -> float:
+        """How long the ban of a source banned ``previous_bans`` times before lasts."""
+    def validate(self) -> None:
+        """Raises :class:`InvalidConfigError` naming the configuration key (e.g.
+        ``security.ban_max_failures``) if the policy is unusable."""
+    def __eq__(self, other: object) -> bool: ...
+
+@final
+class LockoutPolicy:
+    """The account's soft lockout (OWASP ASVS). ``threshold`` failures against an account
+    within ``window_secs`` lock it for ``lockout_secs`` (doubling per lockout in a row, capped
+    at ``max_lockout_secs``) against the sources that failed; a source with no failures
+    against the account still gets its password checked, after a delay growing from
+    ``base_delay_secs`` (after the third failure) to ``max_delay_secs``. So a flood from
+    other addresses cannot lock the owner out."""
+
+    def __init__(
+        self,
+        *,
+        threshold: int = 5,
+        window_secs: float = 900,
+        lockout_secs: float = 900,
+        base_delay_secs: float = 1,
+        max_delay_secs: float = 30,
+        max_lockout_secs: float = 86400,
+    ) -> None:
+        """Raises :class:`InvalidConfigError` naming the argument for a negative or
+        non-finite duration; call :meth:`validate` for the service's other rules."""
+    @property
+    def threshold(self) -> int:
+        """Failures against one account within the window that lock it."""
+    @property
+    def window_secs(self) -> float:
+        """The sliding window failures are counted in."""
+    @property
+    def lockout_secs(self) -> float:
+        """The first lockout's length."""
+    @property
+    def base_delay_secs(self) -> float:
+        """The delay after the third failure."""
+    @property
+    def max_delay_secs(self) -> float:
+        """The longest delay between checked attempts."""
+    @property
+    def max_lockout_secs(self) -> float:
+        """The longest lockout: a lockout always ends."""
+    def delay_after_secs(self, failures: int) -> float:
+        """The wait after the account's last failure before the next checked attempt, when
+        it has ``failures`` in the window: 0 below 3, then ``base_delay_secs * 2**(failures
+        - 3)`` capped at ``max_delay_secs``."""
+    def lockout_for_secs(self, level: int) -> float:
+        """How long a lockout at ``level`` (lockouts in a row, from 0) lasts."""
+    def validate(self) -> None:
+        """Raises :class:`InvalidConfigError` naming the configuration key (e.g.
+        ``security.lockout_threshold``) if the policy is unusable."""
+    def __eq__(self, other: object) -> bool: ...
+
+class _LockoutDict(TypedDict):
+    """An account's lockout, as :func:`lockout_after_failure` returns it."""
+
+    account: str
+    until: datetime
+    """Logins from the sources that failed are refused until then (aware, UTC)."""
+    level: int
+    """Lockouts in a row (0 for the first)."""
+
+class _LockoutArg(TypedDict):
+    """A lockout passed in: ``until`` may also be an RFC 3339 string."""
+
+    account: str
+    until: _Instant
+    level: int
+
+class _LoginDecisionDict(TypedDict, total=False):
+    """What to do with a login attempt before its password is checked."""
+
+    decision: Literal["allow", "delay", "locked"]
+    """``allow``: check the password; ``delay``: answer 429 with ``Retry-After`` without
+    checking it; ``locked``: refuse without checking it."""
+    retry_after_secs: float
+    """With ``delay``: how long until a checked attempt is allowed."""
+    until: datetime
+    """With ``locked``: when the lockout ends (aware, UTC)."""
+
+def login_decision(
+    policy: LockoutPolicy,
+    now: _Instant,
+    lockout: Optional[Union[_LockoutArg, Mapping[str, Any]]] = None,
+    failures_for_account: int = 0,
+    failures_from_ip: int = 0,
+    last_failure_at: Optional[_Instant] = None,
+) -> _LoginDecisionDict:
+    """Decides a login attempt on an account at ``now``, before its password is checked.
+
+    ``lockout`` is the account's stored lockout (an expired one is ignored);
+    ``failures_for_account`` counts failures against the account from anywhere within the
+    window, ``failures_from_ip`` those from this attempt's source; ``last_failure_at`` is
+    the account's newest failure. A source that failed against a locked account is
+    ``locked``; any other source is at most delayed, so the owner can still log in.
+    Raises :class:`InvalidInputError` naming the argument (``now``, ``lockout.until``, ...)
+    for a time that is not an aware datetime or RFC 3339 string."""
+
+def lockout_after_failure(
+    policy: LockoutPolicy,
+    account: str,
+    now: _Instant,
+    current: Optional[Union[_LockoutArg, Mapping[str, Any]]] = None,
+    failures_for_account: int = 0,
+) -> Optional[_LockoutDict]:
+    """After a failure against ``account`` has been recorded: the lockout to store, if its
+    failures within the window (this one included) reach the threshold and no lockout is in
+    force (``current`` is the stored one, if any); else None. Its level is one more than
+    ``current``'s if that ended less than ``max_lockout_secs`` ago, else 0."""
+
+def parse_target(target: str, *, allow_broad: bool = False) -> str:
+    """The canonical network of a block target: host bits cleared, a plain address as /32
+    or /128, an IPv4-mapped IPv6 address as IPv4 (``"::ffff:192.0.2.7"`` is
+    ``"192.0.2.7/32"``). Raises :class:`InvalidInputError` (field ``ipAddress``) for anything
+    else, for zone ids, and for ranges broader than /8 (IPv4) or /16 (IPv6) unless
+    ``allow_broad``."""
+
+@final
+class IpSet:
+    """A set of IPv4/IPv6 networks, such as an allowlist (fail2ban's ``ignoreip``).
+    ``"10.1.2.3" in ip_set`` works like :meth:`contains`."""
+
+    def __init__(self, nets: Sequence[str]) -> None:
+        """Parses every network like :func:`parse_target` with broad ranges allowed; the
+        first bad one raises :class:`InvalidInputError` naming it by index (``nets[2]``)."""
+    def contains(self, ip: str) -> bool:
+        """Whether ``ip`` (or its IPv4 form, if IPv4-mapped) lies in a network of the set;
+        raises :class:`InvalidInputError` (field ``ip``) if it is not an address."""
+    def __contains__(self, ip: str) -> bool: ...
+    def __len__(self) -> int: ...
+    @property
+    def nets(self) -> list[str]:
+        """The networks, canonical, duplicates dropped, in the order given."""
+
+# --- audit trail ----------------------------------------------------------------------
+#
+# Entries, checkpoints, proofs and reports are dicts in the JSON shapes of the server's
+# audit endpoints, times included (RFC 3339 strings): fetch with any HTTP client, pass the
+# decoded JSON straight in.
+
+class _AuditEntryDict(TypedDict, total=False):
+    """One element of ``GET /api/audit/entries``. :func:`entry_hash` needs only the fields
+    from ``at`` to ``details``; ``target``, ``ip``, ``user_agent`` and ``request_id`` may be
+    left out (None)."""
+
+    seq: int
+    at: str
+    """RFC 3339, UTC; hashed as whole microseconds."""
+    actor: str
+    action: str
+    target: Optional[str]
+    outcome: Literal["success", "failure", "denied"]
+    ip: Optional[str]
+    user_agent: Optional[str]
+    request_id: Optional[str]
+    details: Any
+    prev_hash: str
+    entry_hash: str
+
+class _CheckpointDict(TypedDict):
+    """One element of ``GET /api/audit/checkpoints``."""
+
+    tree_size: int
+    root_hash: str
+    at: str
+
+class _InclusionProofDict(TypedDict):
+    """The body of ``GET /api/audit/proof?seq=..&treeSize=..``."""
+
+    seq: int
+    tree_size: int
+    entry_hash: str
+    leaf_hash: str
+    proof: list[str]
+    root: str
+
+class _ProblemDict(TypedDict, total=False):
+    """The first problem found. Besides ``seq``, ``kind`` and ``message``, some kinds carry
+    figures: ``removed`` (``afterSeq``, ``expectedSeq``, ``foundSeq``), ``reordered``
+    (``afterSeq``), ``truncated`` (``treeSize``, ``entries``), ``checkpointMismatch``
+    (``treeSize``, ``fromSeq``), ``unverifiable`` (``treeSize``)."""
+
+    seq: Optional[int]
+    """The entry it is about, if it names one."""
+    kind: Literal[
+        "altered",
+        "removed",
+        "reordered",
+        "brokenLink",
+        "truncated",
+        "checkpointMismatch",
+        "unverifiable",
+    ]
+    message: str
+    afterSeq: int
+    expectedSeq: int
+    foundSeq: int
+    treeSize: int
+    entries: int
+    fromSeq: int
+
+class _VerifyReportDict(TypedDict):
+    """The outcome of :func:`verify_audit`: the body of ``GET /api/audit/verify``."""
+
+    entries: int
+    """Entries read."""
+    checkpoints: int
+    """Checkpoints whose root matched."""
+    ok: bool
+    problem: Optional[_ProblemDict]
+
+def entry_hash(seq: int, entry: Union[_AuditEntryDict, Mapping[str, Any]], prev_hash: str) -> str:
+    """The chain hash (64 hex digits) of entry number ``seq`` following ``prev_hash``
+    (:data:`GENESIS_HASH` for entry 1): SHA-256 of the entry's canonical JSON and
+    ``prev_hash``. Other keys of ``entry`` (a stored entry's ``seq`` and hashes) are ignored;
+    a malformed entry raises :class:`InvalidInputError` (field ``entry``)."""
+
+def verify_audit(
+    entries: Sequence[Union[_AuditEntryDict, Mapping[str, Any]]],
+    checkpoints: Optional[Sequence[Union[_CheckpointDict, Mapping[str, Any]]]] = None,
+) -> _VerifyReportDict:
+    """Recomputes the hash chain of ``entries`` (the whole log from seq 1, in order) and the
+    root of every checkpoint, and names the first entry altered, removed or reordered (or the
+    checkpoint that no longer matches: entries altered with their hashes rewritten, or the log
+    cut short). Runs without the GIL. A malformed element raises :class:`InvalidInputError`
+    naming it (``entries[3]``)."""
+
+def merkle_root(entry_hashes: Sequence[str]) -> str:
+    """The RFC 6962 Merkle root (hex) over the entries with these chain hashes, in order:
+    the ``root_hash`` of a checkpoint of that many entries. Runs without the GIL. A hash that
+    is not 64 hex digits raises :class:`InvalidInputError` naming it (``entry_hashes[2]``)."""
+
+def verify_inclusion(
+    proof: Union[_InclusionProofDict, Mapping[str, Any]],
+    *,
+    root: Optional[str] = None,
+    entry_hash: Optional[str] = None,
+) -> bool:
+    """Whether ``proof`` shows that its entry is entry ``seq`` of the tree of ``tree_size``
+    entries whose root is ``root`` (pass the ``root_hash`` of a checkpoint you kept: the
+    proof's own ``root`` is only the server's word) and, if ``entry_hash`` is given (from the
+    entry you hold), that the proof is about that entry. Malformed hex raises
+    :class:`InvalidInputError` naming the field (``proof.proof[0]``, ``root``)."""

@@ -151,14 +151,49 @@ pub trait IncidentTracker: Debug + Display + Send + Sync + 'static {
         at: OffsetDateTime,
     ) -> Result<Incident>;
 
+    /// Moves the incident with tracker id `id` to `status` along the lifecycle
+    /// (triggered -> acknowledged -> investigating -> resolved -> reviewing -> closed; an
+    /// acknowledgement that timed out goes back to triggered); `Conflict` naming both
+    /// states for an illegal move, `NotFound` for an unknown id, `NotSupported` for a
+    /// tracker without this lifecycle (PagerDuty). Appends a timeline entry.
+    async fn set_status(
+        &self,
+        id: &str,
+        status: IncidentStatus,
+        actor: &str,
+        at: OffsetDateTime,
+    ) -> Result<Incident>;
+
     /// The incident with tracker id `id`.
     async fn get(&self, id: &str) -> Result<Incident>;
 
     /// Open incidents, oldest first.
     async fn list_open(&self) -> Result<Vec<Incident>>;
 
+    /// Incidents opened at or after `since`, newest first, at most `limit`.
+    async fn list_recent(&self, since: OffsetDateTime, limit: u64) -> Result<Vec<Incident>>;
+
     /// Proves the tracker is reachable.
     async fn healthcheck(&self) -> Result<()>;
+}
+
+/// Whether an incident may move from `from` to `to` (the lifecycle every tracker with
+/// [`IncidentTracker::set_status`] enforces): triggered -> acknowledged -> investigating ->
+/// resolved -> reviewing -> closed; triggered may go straight to investigating; an open
+/// incident may be resolved from any open state; an acknowledgement or investigation that
+/// timed out goes back to triggered; a resolved incident that needs no review may close.
+pub fn can_transition(from: IncidentStatus, to: IncidentStatus) -> bool {
+    use IncidentStatus::{Acknowledged, Closed, Investigating, Resolved, Reviewing, Triggered};
+    matches!(
+        (from, to),
+        (Triggered, Acknowledged)
+            | (Triggered, Investigating)
+            | (Acknowledged, Investigating)
+            | (Acknowledged | Investigating, Triggered)
+            | (Triggered | Acknowledged | Investigating, Resolved)
+            | (Resolved, Reviewing)
+            | (Resolved | Reviewing, Closed)
+    )
 }
 
 /// Checks a trigger against the limits every tracker shares.
@@ -174,4 +209,44 @@ pub fn validate_trigger(t: &Trigger) -> Result<()> {
         return Err(Error::invalid_input("source", "must not be empty"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use IncidentStatus::*;
+
+    #[test]
+    fn the_lifecycle_moves_forward_and_timeouts_go_back_to_triggered() {
+        let all = [
+            Triggered,
+            Acknowledged,
+            Investigating,
+            Resolved,
+            Reviewing,
+            Closed,
+        ];
+        let legal = [
+            (Triggered, Acknowledged),
+            (Triggered, Investigating),
+            (Acknowledged, Investigating),
+            (Acknowledged, Triggered),
+            (Investigating, Triggered),
+            (Triggered, Resolved),
+            (Acknowledged, Resolved),
+            (Investigating, Resolved),
+            (Resolved, Reviewing),
+            (Resolved, Closed),
+            (Reviewing, Closed),
+        ];
+        for from in all {
+            for to in all {
+                assert_eq!(
+                    can_transition(from, to),
+                    legal.contains(&(from, to)),
+                    "{from:?} -> {to:?}"
+                );
+            }
+        }
+    }
 }

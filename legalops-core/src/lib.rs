@@ -8,6 +8,7 @@
 //!
 //! It does no I/O of its own and pulls in no runtime, web framework, SQL driver or cloud SDK.
 
+pub mod alerting;
 pub mod alerts;
 pub mod audit;
 pub mod backup;

@@ -17,9 +17,11 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::alerting::{AlertStore, LeaseStore};
 use crate::audit::AuditLog;
 use crate::error::Result;
 use crate::identity::{ApiKeyStore, SessionStore, UserStore};
+use crate::incidents::IncidentTracker;
 use crate::metrics::Rollup;
 use crate::security::SecurityStore;
 
@@ -135,6 +137,12 @@ pub struct Records {
     pub audit: Arc<dyn AuditLog>,
     /// Failed logins, blocks, lockouts, security events.
     pub security: Arc<dyn SecurityStore>,
+    /// Alert rule states, silences, notification groups, deliveries.
+    pub alerts: Arc<dyn AlertStore>,
+    /// Leases (one evaluator / scheduler per deployment).
+    pub leases: Arc<dyn LeaseStore>,
+    /// The built-in incident tracker.
+    pub incidents: Arc<dyn IncidentTracker>,
 }
 
 /// A backend that serves every records aggregate.
@@ -147,6 +155,9 @@ pub trait RecordsBackend:
     + ApiKeyStore
     + AuditLog
     + SecurityStore
+    + AlertStore
+    + LeaseStore
+    + IncidentTracker
 {
 }
 
@@ -159,6 +170,9 @@ impl<B> RecordsBackend for B where
         + ApiKeyStore
         + AuditLog
         + SecurityStore
+        + AlertStore
+        + LeaseStore
+        + IncidentTracker
 {
 }
 
@@ -173,7 +187,10 @@ impl Records {
             sessions: backend.clone(),
             api_keys: backend.clone(),
             audit: backend.clone(),
-            security: backend,
+            security: backend.clone(),
+            alerts: backend.clone(),
+            leases: backend.clone(),
+            incidents: backend,
         }
     }
 }

@@ -1,6 +1,9 @@
 //! [`MemoryTracker`]: an incident tracker in process memory with PagerDuty's dedup
-//! semantics, for tests and for a single process that needs no durability.
+//! semantics and the lifecycle of [`can_transition`], for tests and for a single process
+//! that needs no durability. The logic is [`TrackerState`], which [`super::MemoryRecords`]
+//! also holds (as its built-in tracker), so there is one implementation of it.
 
+use std::cmp::Reverse;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Mutex;
@@ -8,37 +11,31 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
+use super::identity::saturating_usize;
 use super::{NAME, lock};
 use crate::error::{Error, Result};
 use crate::incidents::{
-    Incident, IncidentStatus, IncidentTracker, TimelineEntry, Trigger, validate_trigger,
+    Incident, IncidentStatus, IncidentTracker, TimelineEntry, Trigger, can_transition,
+    validate_trigger,
 };
 
 /// Prefix of the ids this tracker hands out (`INC-1`, `INC-2`, ...).
 const ID_PREFIX: &str = "INC-";
 
+/// Every incident and the dedup index, without a lock: the caller holds one.
 #[derive(Debug, Default)]
-struct Inner {
+pub(super) struct TrackerState {
     // Index i holds the incident with id INC-(i+1); incidents are never removed.
     incidents: Vec<Incident>,
     // Dedup key -> index of the newest incident with it (open or not), for notes.
     newest: HashMap<String, usize>,
 }
 
-impl Inner {
-    fn open_index(&self, dedup_key: &str) -> Option<usize> {
-        self.newest
-            .get(dedup_key)
-            .copied()
-            .filter(|&i| self.incidents[i].status.is_open())
-    }
-}
-
 /// An [`IncidentTracker`] in memory: a trigger with the dedup key of an open incident adds
 /// to it; once resolved, the same key opens a new incident with a new id.
 #[derive(Debug, Default)]
 pub struct MemoryTracker {
-    inner: Mutex<Inner>,
+    inner: Mutex<TrackerState>,
 }
 
 impl MemoryTracker {
@@ -67,13 +64,37 @@ fn no_open(dedup_key: &str) -> Error {
     Error::not_found(format!("open incident with dedup key {dedup_key:?}"))
 }
 
-#[async_trait]
-impl IncidentTracker for MemoryTracker {
-    async fn trigger(&self, t: &Trigger) -> Result<Incident> {
+/// The status as the API and the timeline spell it (`snake_case`, as serialised).
+pub(super) fn status_name(s: IncidentStatus) -> &'static str {
+    match s {
+        IncidentStatus::Triggered => "triggered",
+        IncidentStatus::Acknowledged => "acknowledged",
+        IncidentStatus::Investigating => "investigating",
+        IncidentStatus::Resolved => "resolved",
+        IncidentStatus::Reviewing => "reviewing",
+        IncidentStatus::Closed => "closed",
+    }
+}
+
+impl TrackerState {
+    fn open_index(&self, dedup_key: &str) -> Option<usize> {
+        self.newest
+            .get(dedup_key)
+            .copied()
+            .filter(|&i| self.incidents[i].status.is_open())
+    }
+
+    fn index_of(&self, id: &str) -> Option<usize> {
+        id.strip_prefix(ID_PREFIX)
+            .and_then(|n| n.parse::<usize>().ok())
+            .and_then(|n| n.checked_sub(1))
+            .filter(|&i| i < self.incidents.len())
+    }
+
+    pub(super) fn trigger(&mut self, t: &Trigger) -> Result<Incident> {
         validate_trigger(t)?;
-        let mut inner = lock(&self.inner);
-        if let Some(i) = inner.open_index(&t.dedup_key) {
-            let inc = &mut inner.incidents[i];
+        if let Some(i) = self.open_index(&t.dedup_key) {
+            let inc = &mut self.incidents[i];
             inc.trigger_count += 1;
             // Sev1 sorts first, so the more severe of two is the smaller.
             let escalated = t.severity < inc.severity;
@@ -87,7 +108,7 @@ impl IncidentTracker for MemoryTracker {
                 .push(entry(t.at, &t.source, "retriggered", text));
             return Ok(inc.clone());
         }
-        let index = inner.incidents.len();
+        let index = self.incidents.len();
         let incident = Incident {
             id: format!("{ID_PREFIX}{}", index + 1),
             dedup_key: t.dedup_key.clone(),
@@ -100,27 +121,28 @@ impl IncidentTracker for MemoryTracker {
             trigger_count: 1,
             timeline: vec![entry(t.at, &t.source, "triggered", t.summary.clone())],
         };
-        inner.incidents.push(incident.clone());
-        inner.newest.insert(t.dedup_key.clone(), index);
+        self.incidents.push(incident.clone());
+        self.newest.insert(t.dedup_key.clone(), index);
         Ok(incident)
     }
 
-    async fn acknowledge(
-        &self,
+    pub(super) fn acknowledge(
+        &mut self,
         dedup_key: &str,
         actor: &str,
         at: OffsetDateTime,
     ) -> Result<Incident> {
-        let mut inner = lock(&self.inner);
-        let i = inner
+        let i = self
             .open_index(dedup_key)
             .ok_or_else(|| no_open(dedup_key))?;
-        let inc = &mut inner.incidents[i];
+        let inc = &mut self.incidents[i];
         // Acknowledging again changes nothing: the first acknowledgement is the one that
-        // stops the response-time clock.
-        if inc.acknowledged_at.is_none() {
-            inc.acknowledged_at = Some(at);
-            if inc.status == IncidentStatus::Triggered {
+        // stops the response-time clock. An acknowledgement that timed out (back to
+        // triggered) can be given again, and moves the incident again.
+        let triggered = inc.status == IncidentStatus::Triggered;
+        if triggered || inc.acknowledged_at.is_none() {
+            inc.acknowledged_at.get_or_insert(at);
+            if triggered {
                 inc.status = IncidentStatus::Acknowledged;
             }
             inc.timeline.push(entry(
@@ -133,17 +155,121 @@ impl IncidentTracker for MemoryTracker {
         Ok(inc.clone())
     }
 
-    async fn resolve(&self, dedup_key: &str, actor: &str, at: OffsetDateTime) -> Result<Incident> {
-        let mut inner = lock(&self.inner);
-        let i = inner
+    pub(super) fn resolve(
+        &mut self,
+        dedup_key: &str,
+        actor: &str,
+        at: OffsetDateTime,
+    ) -> Result<Incident> {
+        let i = self
             .open_index(dedup_key)
             .ok_or_else(|| no_open(dedup_key))?;
-        let inc = &mut inner.incidents[i];
+        let inc = &mut self.incidents[i];
         inc.status = IncidentStatus::Resolved;
         inc.resolved_at = Some(at);
         inc.timeline
             .push(entry(at, actor, "resolved", format!("resolved by {actor}")));
         Ok(inc.clone())
+    }
+
+    pub(super) fn note(
+        &mut self,
+        dedup_key: &str,
+        actor: &str,
+        text: &str,
+        at: OffsetDateTime,
+    ) -> Result<Incident> {
+        let i =
+            self.newest.get(dedup_key).copied().ok_or_else(|| {
+                Error::not_found(format!("incident with dedup key {dedup_key:?}"))
+            })?;
+        let inc = &mut self.incidents[i];
+        inc.timeline.push(entry(at, actor, "note", text));
+        Ok(inc.clone())
+    }
+
+    pub(super) fn set_status(
+        &mut self,
+        id: &str,
+        status: IncidentStatus,
+        actor: &str,
+        at: OffsetDateTime,
+    ) -> Result<Incident> {
+        let i = self
+            .index_of(id)
+            .ok_or_else(|| Error::not_found(format!("incident {id:?}")))?;
+        let inc = &mut self.incidents[i];
+        let (from, to) = (status_name(inc.status), status_name(status));
+        if !can_transition(inc.status, status) {
+            return Err(Error::conflict(format!(
+                "incident {id} cannot move from {from} to {to}"
+            )));
+        }
+        inc.status = status;
+        match status {
+            IncidentStatus::Acknowledged => {
+                inc.acknowledged_at.get_or_insert(at);
+            }
+            IncidentStatus::Resolved => inc.resolved_at = Some(at),
+            _ => {}
+        }
+        inc.timeline
+            .push(entry(at, actor, "status", format!("{from} -> {to}")));
+        Ok(inc.clone())
+    }
+
+    pub(super) fn get(&self, id: &str) -> Result<Incident> {
+        self.index_of(id)
+            .map(|i| self.incidents[i].clone())
+            .ok_or_else(|| Error::not_found(format!("incident {id:?}")))
+    }
+
+    pub(super) fn list_open(&self) -> Vec<Incident> {
+        let mut open: Vec<Incident> = self
+            .incidents
+            .iter()
+            .filter(|i| i.status.is_open())
+            .cloned()
+            .collect();
+        // Creation order is usually opening order, but trigger times come from callers.
+        open.sort_by_key(|i| i.opened_at);
+        open
+    }
+
+    pub(super) fn list_recent(&self, since: OffsetDateTime, limit: u64) -> Vec<Incident> {
+        // Reverse first, then a stable sort: equal times stay newest-created first.
+        let mut recent: Vec<&Incident> = self
+            .incidents
+            .iter()
+            .rev()
+            .filter(|i| i.opened_at >= since)
+            .collect();
+        recent.sort_by_key(|i| Reverse(i.opened_at));
+        recent
+            .into_iter()
+            .take(saturating_usize(limit))
+            .cloned()
+            .collect()
+    }
+}
+
+#[async_trait]
+impl IncidentTracker for MemoryTracker {
+    async fn trigger(&self, t: &Trigger) -> Result<Incident> {
+        lock(&self.inner).trigger(t)
+    }
+
+    async fn acknowledge(
+        &self,
+        dedup_key: &str,
+        actor: &str,
+        at: OffsetDateTime,
+    ) -> Result<Incident> {
+        lock(&self.inner).acknowledge(dedup_key, actor, at)
+    }
+
+    async fn resolve(&self, dedup_key: &str, actor: &str, at: OffsetDateTime) -> Result<Incident> {
+        lock(&self.inner).resolve(dedup_key, actor, at)
     }
 
     async fn note(
@@ -153,37 +279,29 @@ impl IncidentTracker for MemoryTracker {
         text: &str,
         at: OffsetDateTime,
     ) -> Result<Incident> {
-        let mut inner = lock(&self.inner);
-        let i =
-            inner.newest.get(dedup_key).copied().ok_or_else(|| {
-                Error::not_found(format!("incident with dedup key {dedup_key:?}"))
-            })?;
-        let inc = &mut inner.incidents[i];
-        inc.timeline.push(entry(at, actor, "note", text));
-        Ok(inc.clone())
+        lock(&self.inner).note(dedup_key, actor, text, at)
+    }
+
+    async fn set_status(
+        &self,
+        id: &str,
+        status: IncidentStatus,
+        actor: &str,
+        at: OffsetDateTime,
+    ) -> Result<Incident> {
+        lock(&self.inner).set_status(id, status, actor, at)
     }
 
     async fn get(&self, id: &str) -> Result<Incident> {
-        let inner = lock(&self.inner);
-        id.strip_prefix(ID_PREFIX)
-            .and_then(|n| n.parse::<usize>().ok())
-            .and_then(|n| n.checked_sub(1))
-            .and_then(|i| inner.incidents.get(i))
-            .cloned()
-            .ok_or_else(|| Error::not_found(format!("incident {id:?}")))
+        lock(&self.inner).get(id)
     }
 
     async fn list_open(&self) -> Result<Vec<Incident>> {
-        let inner = lock(&self.inner);
-        let mut open: Vec<Incident> = inner
-            .incidents
-            .iter()
-            .filter(|i| i.status.is_open())
-            .cloned()
-            .collect();
-        // Creation order is usually opening order, but trigger times come from callers.
-        open.sort_by_key(|i| i.opened_at);
-        Ok(open)
+        Ok(lock(&self.inner).list_open())
+    }
+
+    async fn list_recent(&self, since: OffsetDateTime, limit: u64) -> Result<Vec<Incident>> {
+        Ok(lock(&self.inner).list_recent(since, limit))
     }
 
     async fn healthcheck(&self) -> Result<()> {

@@ -6,10 +6,12 @@
 //! ([`MemoryChannel`], [`MemorySink`]) also record what they got and can be told to fail.
 //!
 //! [`MemoryRecords`] is one value implementing every records trait (settings, rollups,
-//! users, sessions, API keys, the audit log, security state) over one shared state; its
+//! users, sessions, API keys, the audit log, security state, alerting state, leases and the
+//! built-in incident tracker) over one shared state; its
 //! audit log numbers and hash-chains entries exactly as a SQL backend must, so that the
 //! audit verifier can be tested without a database.
 
+mod alerting;
 mod alerts;
 mod audit;
 mod backup;

@@ -1,7 +1,8 @@
 //! [`MemoryRecords`]: the in-memory records backend, for tests and for a single process
 //! that needs no durability. This file holds the shared state and the settings and metric
-//! rollups; the other aggregates are in `identity.rs`, `sessions.rs`, `audit.rs` and
-//! `security.rs`, each over its own part of the one state.
+//! rollups; the other aggregates are in `identity.rs`, `sessions.rs`, `audit.rs`,
+//! `security.rs` and `alerting.rs` (alerts, leases, incidents), each over its own part of
+//! the one state.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -32,13 +33,17 @@ pub(super) struct Inner {
     pub(super) sessions: super::sessions::SessionState,
     pub(super) audit: super::audit::AuditState,
     pub(super) security: super::security::SecurityState,
+    pub(super) alerting: super::alerting::AlertingState,
+    pub(super) incidents: super::incidents::TrackerState,
 }
 
 /// Every records aggregate kept in process memory: implements [`Database`],
 /// [`SettingStore`], [`RollupStore`], [`crate::identity::UserStore`],
 /// [`crate::identity::SessionStore`], [`crate::identity::ApiKeyStore`],
-/// [`crate::audit::AuditLog`] and [`crate::security::SecurityStore`] (wrap it with
-/// [`crate::records::Records::from_backend`]).
+/// [`crate::audit::AuditLog`], [`crate::security::SecurityStore`],
+/// [`crate::alerting::AlertStore`], [`crate::alerting::LeaseStore`] and
+/// [`crate::incidents::IncidentTracker`] (the same tracker logic as
+/// [`super::MemoryTracker`]); wrap it with [`crate::records::Records::from_backend`].
 #[derive(Debug)]
 pub struct MemoryRecords {
     inner: Mutex<Inner>,
@@ -247,18 +252,7 @@ mod tests {
     fn memory_records_is_every_records_aggregate() {
         // The records bundle takes one backend for every aggregate; this fails to compile
         // the day a records trait is added that MemoryRecords does not implement.
-        fn every<B>(_: &B)
-        where
-            B: Database
-                + SettingStore
-                + RollupStore
-                + crate::identity::UserStore
-                + crate::identity::SessionStore
-                + crate::identity::ApiKeyStore
-                + crate::audit::AuditLog
-                + crate::security::SecurityStore,
-        {
-        }
+        fn every<B: crate::records::RecordsBackend>(_: &B) {}
         every(&MemoryRecords::new());
     }
 

@@ -5,7 +5,9 @@
 //!   `postgres`) by URL, applies the embedded migrations and returns a
 //!   [`legalops_core::records::Records`] bundle. [`SqliteRecords`] and [`PostgresRecords`]
 //!   implement every records trait: settings, rollups, users, sessions, API keys, the
-//!   audit log (appends serialized across replicas) and security state.
+//!   audit log (appends serialized across replicas), security state, alerting state
+//!   (rule states, silences, notification groups, deliveries), leases (one holder across
+//!   replicas) and the built-in incident tracker (writes serialized across replicas).
 //! - Documents and backup targets over `object_store`: [`ObjectStoreDocuments`]
 //!   (`file:///dir`, `memory://`), [`LocalDirTarget`] and [`ObjectStoreTarget`].
 //!
@@ -18,7 +20,7 @@
 //! let records = connect("sqlite::memory:", ConnectOptions::default()).await?;
 //! records.settings.put_setting("instance_id", "abc").await?;
 //! assert_eq!(records.settings.get_setting("instance_id").await?.as_deref(), Some("abc"));
-//! assert_eq!(records.database.schema_version().await?, 2);
+//! assert_eq!(records.database.schema_version().await?, 3);
 //! # Ok::<(), legalops_core::Error>(())
 //! # });
 //! # fn tokio_test_block_on<F: std::future::Future<Output = legalops_core::Result<()>>>(f: F) {

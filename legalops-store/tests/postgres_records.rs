@@ -38,7 +38,7 @@ async fn migrations_are_idempotent_and_the_version_is_visible() {
             .schema_version()
             .await
             .expect("schema_version");
-        assert_eq!(version, 2, "the newest migration is 0002");
+        assert_eq!(version, 3, "the newest migration is 0003");
         first
             .settings
             .put_setting("instance_id", "abc")
@@ -127,25 +127,31 @@ async fn invalid_schema_names_are_refused_before_connecting() {
     assert!(matches!(err, Some(Error::InvalidConfig { key, .. }) if key == "schema"));
 }
 
+/// A schema as an older release left it: only migrations up to `version` applied.
+async fn old_schema(url: &str, schema: &str, version: i64) -> sqlx::PgPool {
+    let pool = common::pg_pool(url, schema).await;
+    let create = format!("CREATE SCHEMA \"{schema}\"");
+    sqlx::query(sqlx::AssertSqlSafe(create))
+        .execute(&pool)
+        .await
+        .expect("create schema");
+    let mut migrator = sqlx::migrate!("./migrations/postgres");
+    migrator.migrations = migrator
+        .migrations
+        .iter()
+        .filter(|m| m.version <= version)
+        .cloned()
+        .collect::<Vec<_>>()
+        .into();
+    migrator.run(&pool).await.expect("apply the old migrations");
+    pool
+}
+
 #[tokio::test]
 async fn migration_0002_upgrades_a_version_1_schema_and_keeps_its_data() {
     common::with_pg_schema_named(|url, schema, opts| async move {
         // The schema an issue-2 release left behind: only migration 0001 applied.
-        let pool = common::pg_pool(&url, &schema).await;
-        let create = format!("CREATE SCHEMA \"{schema}\"");
-        sqlx::query(sqlx::AssertSqlSafe(create))
-            .execute(&pool)
-            .await
-            .expect("create schema");
-        let mut v1 = sqlx::migrate!("./migrations/postgres");
-        v1.migrations = v1
-            .migrations
-            .iter()
-            .filter(|m| m.version == 1)
-            .cloned()
-            .collect::<Vec<_>>()
-            .into();
-        v1.run(&pool).await.expect("apply 0001 only");
+        let pool = old_schema(&url, &schema, 1).await;
         sqlx::query(
             "INSERT INTO settings (key, value, updated_at) VALUES ('instance_id', 'old', now())",
         )
@@ -158,7 +164,7 @@ async fn migration_0002_upgrades_a_version_1_schema_and_keeps_its_data() {
             .await
             .expect("connect upgrades");
         use legalops_core::records::{Database, SettingStore};
-        assert_eq!(db.schema_version().await.expect("version"), 2);
+        assert_eq!(db.schema_version().await.expect("version"), 3);
         assert_eq!(
             db.get_setting("instance_id").await.expect("get").as_deref(),
             Some("old")
@@ -201,6 +207,79 @@ async fn blocks_survive_a_restart_and_every_replica_sees_them() {
             .await
             .expect("reconnect");
         assert_eq!(restarted.active_blocks(now).await.expect("active"), [block]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn migration_0003_upgrades_a_version_2_schema_and_keeps_its_data() {
+    common::with_pg_schema_named(|url, schema, opts| async move {
+        // The schema an issue-3 release left behind: migrations 0001 and 0002 applied.
+        let pool = old_schema(&url, &schema, 2).await;
+        sqlx::query(
+            "INSERT INTO lockouts (account, until, level) VALUES ('ann@example.com', 1, 2)",
+        )
+        .execute(&pool)
+        .await
+        .expect("old data");
+        pool.close().await;
+
+        let db = PostgresRecords::from_url(&url, opts)
+            .await
+            .expect("connect upgrades");
+        use legalops_core::records::Database;
+        use legalops_core::security::SecurityStore;
+        assert_eq!(db.schema_version().await.expect("version"), 3);
+        let kept = db.get_lockout("ann@example.com").await.expect("lockout");
+        assert_eq!(kept.map(|l| l.level), Some(2));
+        common::v3_suites(&db).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_passes_the_alerting_lease_and_incident_suites() {
+    common::with_pg_schema(|url, opts| async move {
+        let db = PostgresRecords::from_url(&url, opts.clone())
+            .await
+            .expect("connect");
+        common::v3_suites(&db).await;
+        let records = connect(&url, opts).await.expect("connect the bundle");
+        legalops_core::conformance::incident_tracker(records.incidents.as_ref(), true).await;
+    })
+    .await;
+}
+
+/// Two replicas on one schema race for leases: the conditional upsert lets exactly one
+/// holder win each free lease.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn replicas_racing_for_a_lease_get_exactly_one_holder() {
+    use legalops_core::alerting::LeaseStore;
+    use std::sync::Arc;
+    common::with_pg_schema(|url, opts| async move {
+        let a = PostgresRecords::from_url(&url, opts.clone())
+            .await
+            .expect("a");
+        let b = PostgresRecords::from_url(&url, opts).await.expect("b");
+        let replicas: Vec<Arc<dyn LeaseStore>> = vec![Arc::new(a), Arc::new(b)];
+        common::alerting::lease_race(&replicas, 20, 10).await;
+    })
+    .await;
+}
+
+/// Two replicas on one schema trigger one dedup key at once: one open incident counts
+/// every trigger, and after resolve the next race opens exactly one new incident.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn replicas_triggering_one_dedup_key_open_one_incident() {
+    use legalops_core::incidents::IncidentTracker;
+    use std::sync::Arc;
+    common::with_pg_schema(|url, opts| async move {
+        let a = PostgresRecords::from_url(&url, opts.clone())
+            .await
+            .expect("a");
+        let b = PostgresRecords::from_url(&url, opts).await.expect("b");
+        let replicas: Vec<Arc<dyn IncidentTracker>> = vec![Arc::new(a), Arc::new(b)];
+        common::incidents::trigger_race(&replicas, 10).await;
     })
     .await;
 }

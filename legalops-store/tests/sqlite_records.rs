@@ -62,7 +62,7 @@ async fn migrations_are_idempotent_and_the_version_is_visible() {
         .schema_version()
         .await
         .expect("schema_version");
-    assert_eq!(version, 2, "the newest migration is 0002");
+    assert_eq!(version, 3, "the newest migration is 0003");
     first
         .settings
         .put_setting("instance_id", "abc")
@@ -171,29 +171,34 @@ async fn rollups_with_nan_are_refused_and_store_nothing() {
     );
 }
 
-#[tokio::test]
-async fn migration_0002_upgrades_a_version_1_database_and_keeps_its_data() {
+/// A file database as an older release left it: only migrations up to `version` applied.
+async fn old_database(path: &std::path::Path, version: i64) -> sqlx::SqlitePool {
     use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("old.db");
-    // The database an issue-2 release left behind: only migration 0001 applied.
     let old = SqlitePoolOptions::new()
         .connect_with(
             SqliteConnectOptions::new()
-                .filename(&path)
+                .filename(path)
                 .create_if_missing(true),
         )
         .await
         .expect("open the old database");
-    let mut v1 = sqlx::migrate!("./migrations/sqlite");
-    v1.migrations = v1
+    let mut migrator = sqlx::migrate!("./migrations/sqlite");
+    migrator.migrations = migrator
         .migrations
         .iter()
-        .filter(|m| m.version == 1)
+        .filter(|m| m.version <= version)
         .cloned()
         .collect::<Vec<_>>()
         .into();
-    v1.run(&old).await.expect("apply 0001 only");
+    migrator.run(&old).await.expect("apply the old migrations");
+    old
+}
+
+#[tokio::test]
+async fn migration_0002_upgrades_a_version_1_database_and_keeps_its_data() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The database an issue-2 release left behind: only migration 0001 applied.
+    let old = old_database(&dir.path().join("old.db"), 1).await;
     sqlx::query("INSERT INTO settings (key, value, updated_at) VALUES ('instance_id', 'old', 'x')")
         .execute(&old)
         .await
@@ -204,12 +209,92 @@ async fn migration_0002_upgrades_a_version_1_database_and_keeps_its_data() {
         .await
         .expect("connect upgrades");
     use legalops_core::records::{Database, SettingStore};
-    assert_eq!(db.schema_version().await.expect("version"), 2);
+    assert_eq!(db.schema_version().await.expect("version"), 3);
     assert_eq!(
         db.get_setting("instance_id").await.expect("get").as_deref(),
         Some("old")
     );
     common::v2_suites(&db).await;
+}
+
+#[tokio::test]
+async fn migration_0003_upgrades_a_version_2_database_and_keeps_its_data() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The database an issue-3 release left behind: migrations 0001 and 0002 applied.
+    let old = old_database(&dir.path().join("v2.db"), 2).await;
+    sqlx::query("INSERT INTO lockouts (account, until, level) VALUES ('ann@example.com', 1, 2)")
+        .execute(&old)
+        .await
+        .expect("old data");
+    old.close().await;
+
+    let db = SqliteRecords::from_url(&file_url(dir.path(), "v2.db"), ConnectOptions::default())
+        .await
+        .expect("connect upgrades");
+    use legalops_core::records::Database;
+    use legalops_core::security::SecurityStore;
+    assert_eq!(db.schema_version().await.expect("version"), 3);
+    let kept = db.get_lockout("ann@example.com").await.expect("lockout");
+    assert_eq!(kept.map(|l| l.level), Some(2));
+    common::v3_suites(&db).await;
+}
+
+#[tokio::test]
+async fn memory_database_passes_the_alerting_lease_and_incident_suites() {
+    let db = SqliteRecords::from_url("sqlite::memory:", ConnectOptions::default())
+        .await
+        .expect("connect");
+    common::v3_suites(&db).await;
+}
+
+#[tokio::test]
+async fn file_database_passes_the_alerting_lease_and_incident_suites() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = SqliteRecords::from_url(&file_url(dir.path(), "v3.db"), ConnectOptions::default())
+        .await
+        .expect("connect");
+    common::v3_suites(&db).await;
+}
+
+#[tokio::test]
+async fn connect_bundles_alerts_leases_and_incidents() {
+    let records = connect("sqlite::memory:", ConnectOptions::default())
+        .await
+        .expect("connect");
+    common::alerting::leases(records.leases.as_ref()).await;
+    legalops_core::conformance::incident_tracker(records.incidents.as_ref(), true).await;
+    assert!(
+        records
+            .alerts
+            .silences()
+            .await
+            .expect("silences")
+            .is_empty()
+    );
+    assert_eq!(records.incidents.to_string(), "sqlite::memory:");
+}
+
+/// Two processes on one file (two pools here) take leases and trigger one dedup key at
+/// once: `BEGIN IMMEDIATE` and the single-statement lease keep both atomic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_stores_on_one_file_race_for_leases_and_incidents() {
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = file_url(dir.path(), "shared.db");
+    let a = Arc::new(
+        SqliteRecords::from_url(&url, ConnectOptions::default())
+            .await
+            .expect("a"),
+    );
+    let b = Arc::new(
+        SqliteRecords::from_url(&url, ConnectOptions::default())
+            .await
+            .expect("b"),
+    );
+    let leases: Vec<Arc<dyn legalops_core::alerting::LeaseStore>> = vec![a.clone(), b.clone()];
+    common::alerting::lease_race(&leases, 10, 8).await;
+    let trackers: Vec<Arc<dyn legalops_core::incidents::IncidentTracker>> = vec![a, b];
+    common::incidents::trigger_race(&trackers, 8).await;
 }
 
 #[tokio::test]

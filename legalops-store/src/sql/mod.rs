@@ -2,9 +2,10 @@
 //!
 //! [`connect`] picks the backend from the URL's scheme, applies the embedded migrations
 //! and returns a [`Records`] bundle. Both backends share their queries (`queries.rs` for
-//! settings and rollups, `identity.rs`, `audit.rs` and `security/` for the later
-//! aggregates) and their instrumentation (`exec.rs`); only pool setup, error judgement
-//! and how an audit append takes its lock differ.
+//! settings and rollups, `identity/`, `audit.rs`, `security/`, `alerting/` and
+//! `incidents/` for the later aggregates) and their instrumentation (`exec.rs`); only pool
+//! setup, error judgement and how audit appends and incident writes take their lock
+//! differ.
 
 use std::time::Duration;
 
@@ -12,10 +13,12 @@ use legalops_core::records::{Records, SLOW_QUERY};
 pub(crate) use legalops_core::redact::redact_url;
 use legalops_core::{Error, Result, SharedClock, SystemClock};
 
+mod alerting;
 mod audit;
 mod codec;
 mod exec;
 mod identity;
+mod incidents;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod queries;

@@ -4,7 +4,8 @@
 //! Connecting opens one connection first, on its own, to get a clear error (sqlx's pool
 //! retries a refused connection until its timeout and then reports only the timeout), and
 //! uses it to create the optional schema; then the pool opens and the migrations run.
-//! Audit appends serialize on a transaction-scoped advisory lock shared by every replica.
+//! Audit appends and incident writes each serialize on a transaction-scoped advisory lock
+//! shared by every replica.
 
 use std::str::FromStr;
 
@@ -80,9 +81,25 @@ impl PostgresRecords {
     async fn begin_append(
         &self,
     ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+        self.begin_locked(super::audit::APPEND_LOCK_KEY).await
+    }
+
+    /// A transaction holding the incident writers' advisory lock, for the same reasons:
+    /// each writer finds the open incident its predecessor committed, so two replicas
+    /// triggering one dedup key end with one open incident.
+    async fn begin_incidents(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+        self.begin_locked(super::incidents::INCIDENT_LOCK_KEY).await
+    }
+
+    async fn begin_locked(
+        &self,
+        key: i64,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(super::audit::APPEND_LOCK_KEY)
+            .bind(key)
             .execute(&mut *tx)
             .await?;
         Ok(tx)

@@ -36,12 +36,15 @@ pub(crate) const PRUNE_ROLLUPS: &str = "DELETE FROM metric_rollups WHERE minute 
 pub(crate) type RollupColumns = (String, String, i64, i64, f64, Option<f64>, Option<f64>);
 
 /// Implements `Display`, `Database`, `SettingStore` and `RollupStore` for a backend type,
-/// and every later aggregate through `impl_identity!`, `impl_audit!` and `impl_security!`.
+/// and every later aggregate through `impl_identity!`, `impl_audit!`, `impl_security!`,
+/// `impl_alerting!` and `impl_incidents!`.
 macro_rules! impl_records {
     ($ty:ty) => {
         $crate::sql::identity::impl_identity!($ty);
         $crate::sql::audit::impl_audit!($ty);
         $crate::sql::security::impl_security!($ty);
+        $crate::sql::alerting::impl_alerting!($ty);
+        $crate::sql::incidents::impl_incidents!($ty);
 
         impl std::fmt::Display for $ty {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

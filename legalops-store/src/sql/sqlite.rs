@@ -2,8 +2,8 @@
 //!
 //! Files are opened in WAL mode with `synchronous=NORMAL` (durable across a process crash,
 //! fast enough for one machine), a busy timeout so that concurrent writers wait instead of
-//! failing, and foreign keys on. Audit appends take the write lock up front
-//! (`BEGIN IMMEDIATE`).
+//! failing, and foreign keys on. Audit appends and incident writes take the write lock up
+//! front (`BEGIN IMMEDIATE`).
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -82,6 +82,15 @@ impl SqliteRecords {
     /// take its successor's place.
     async fn begin_append(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
         self.pool.begin_with("BEGIN IMMEDIATE").await
+    }
+
+    /// A transaction holding the write lock from its first statement, so that incident
+    /// writers (of any process on the file) run one at a time: each finds the open
+    /// incident its predecessor left, and two triggers of one dedup key never both open one.
+    async fn begin_incidents(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.begin_append().await
     }
 }
 

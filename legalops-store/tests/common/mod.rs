@@ -4,8 +4,10 @@
 
 #![allow(dead_code)] // Each test binary uses a different subset.
 
+pub mod alerting;
 pub mod audit;
 pub mod focused;
+pub mod incidents;
 
 use std::future::Future;
 
@@ -122,4 +124,19 @@ where
     legalops_core::conformance::api_keys(db).await;
     legalops_core::conformance::audit_log(db).await;
     legalops_core::conformance::security(db).await;
+}
+
+/// Runs the suites of the alerting, lease and incident aggregates on a fresh backend: the
+/// focused SQL checks and the model comparison first (they need empty tables), then the
+/// conformance suites.
+pub async fn v3_suites<B>(db: &B)
+where
+    B: legalops_core::alerting::AlertStore
+        + legalops_core::alerting::LeaseStore
+        + legalops_core::incidents::IncidentTracker,
+{
+    alerting::alert_store(db).await;
+    alerting::leases(db).await;
+    incidents::matches_memory(db, &incidents::script()).await;
+    legalops_core::conformance::incident_tracker(db, true).await;
 }

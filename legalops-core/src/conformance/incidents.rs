@@ -1,12 +1,13 @@
 //! Conformance of [`IncidentTracker`]: PagerDuty-style dedup, the lifecycle, the timeline
-//! and, where the tracker can be queried, `get` and `list_open`.
+//! and, where the tracker can be queried, `get`, `list_open`, `set_status` and
+//! `list_recent`.
 
 use time::OffsetDateTime;
 
 use super::{check, ok, unique};
 use crate::error::Error;
 use crate::incidents::{
-    IncidentSeverity, IncidentTracker, MAX_DEDUP_KEY_LEN, MAX_SUMMARY_LEN, Trigger,
+    IncidentSeverity, IncidentStatus, IncidentTracker, MAX_DEDUP_KEY_LEN, MAX_SUMMARY_LEN, Trigger,
 };
 
 pub(super) fn trigger(key: &str, severity: IncidentSeverity, at: OffsetDateTime) -> Trigger {
@@ -33,12 +34,21 @@ pub(super) fn trigger(key: &str, severity: IncidentSeverity, at: OffsetDateTime)
 /// twice keeps the first `acknowledged_at`; resolve closes it; acknowledge or resolve with
 /// no open incident is `NotFound`; after resolve the same key opens a new incident with a
 /// new id; notes go on the newest incident; `get` returns each by id (`NotFound` for an
-/// unknown id); `list_open` lists the open ones only, oldest first.
+/// unknown id); `list_open` lists the open ones only, oldest first. `set_status`, for every
+/// pair of states, succeeds exactly when [`crate::incidents::can_transition`] allows it:
+/// a legal move sets the status, appends one timeline entry (kind `status`, text
+/// `"<from> -> <to>"` in `snake_case`, the actor and time), sets `acknowledged_at` on the
+/// first acknowledgement and `resolved_at` on resolving; an illegal one is `Conflict`
+/// naming both states and changes nothing; an unknown id is `NotFound`. An acknowledgement
+/// that timed out (back to triggered) can be given again; an incident resolved by
+/// `set_status` frees its dedup key. `list_recent` lists incidents (open or not) opened at
+/// or after `since`, newest first, at most `limit`.
 ///
-/// With `supports_queries == false` (a write-only API such as PagerDuty Events v2): `get`
-/// and `list_open` are `NotSupported`.
+/// With `supports_queries == false` (a write-only API such as PagerDuty Events v2): `get`,
+/// `list_open`, `set_status` and `list_recent` are `NotSupported`.
 ///
-/// Uses dedup keys unique to the run (`conformance-<uuid>-...`) and resolves what it opens.
+/// Uses dedup keys unique to the run (`conformance-<uuid>-...`) and resolves what it opens;
+/// the `list_recent` incidents are opened on 2000-01-06, a day nothing real uses.
 pub async fn incident_tracker(tracker: &dyn IncidentTracker, supports_queries: bool) {
     let name = tracker.to_string();
     let name = name.as_str();
@@ -51,6 +61,8 @@ pub async fn incident_tracker(tracker: &dyn IncidentTracker, supports_queries: b
     invalid_triggers(tracker, &run, t0).await;
     if supports_queries {
         super::incident_lifecycle::lifecycle(tracker, &run, t0).await;
+        super::incident_status::set_status(tracker, &run, t0).await;
+        super::incident_status::list_recent(tracker, &run).await;
     } else {
         write_only(tracker, &run, t0).await;
     }
@@ -156,5 +168,24 @@ async fn write_only(tracker: &dyn IncidentTracker, run: &str, at: OffsetDateTime
         tracker.list_open().await,
         Error::NotSupported { .. },
         "list_open without queries"
+    );
+    assert_kind!(
+        name,
+        tracker
+            .set_status(
+                "conformance-any-id",
+                IncidentStatus::Acknowledged,
+                "conformance",
+                at
+            )
+            .await,
+        Error::NotSupported { .. },
+        "set_status without queries"
+    );
+    assert_kind!(
+        name,
+        tracker.list_recent(at, 10).await,
+        Error::NotSupported { .. },
+        "list_recent without queries"
     );
 }

@@ -25,7 +25,9 @@
 //! today. The audit log is append-only and global: [`audit_log`] reasons relative to
 //! `len()` before it runs and needs no other writer meanwhile; it leaves its entries (a
 //! valid chain) and two checkpoints at tree sizes far beyond the log, so run it on a
-//! database whose checkpoints nothing else verifies.
+//! database whose checkpoints nothing else verifies. The alerting suites ([`alert_store`],
+//! [`lease_store`]) key everything by the run too and write times of 2000-01-05 and
+//! 2000-01-07; [`alert_store`] leaves its silences and deliveries behind.
 
 use std::fmt::Debug;
 use std::future::Future;
@@ -50,6 +52,8 @@ macro_rules! assert_kind {
     };
 }
 
+mod alert_log;
+mod alert_store;
 mod alerts;
 mod api_keys;
 mod audit;
@@ -57,7 +61,9 @@ mod backup;
 mod blobs;
 mod documents;
 mod incident_lifecycle;
+mod incident_status;
 mod incidents;
+mod leases;
 mod metrics;
 mod records;
 mod rollups;
@@ -66,12 +72,14 @@ mod security_blocks;
 mod sessions;
 mod users;
 
+pub use alert_store::alert_store;
 pub use alerts::alert_channel;
 pub use api_keys::api_keys;
 pub use audit::audit_log;
 pub use backup::{BACKUP_LOCKED_PREFIX, BACKUP_PREFIX, backup_target};
 pub use documents::{DOCUMENTS_PREFIX, document_store};
 pub use incidents::incident_tracker;
+pub use leases::lease_store;
 pub use metrics::metrics_sink;
 pub use records::{database, settings};
 pub use rollups::rollups;

@@ -178,7 +178,11 @@ impl LeaseStore for MemoryRecords {
 
     async fn release(&self, name: &str, holder: &str) -> Result<()> {
         self.query("leases.release", |s| {
-            if s.alerting.leases.get(name).is_some_and(|(h, _)| h == holder) {
+            if s.alerting
+                .leases
+                .get(name)
+                .is_some_and(|(h, _)| h == holder)
+            {
                 s.alerting.leases.remove(name);
             }
         });

@@ -25,6 +25,17 @@ async fn memory_records_pass_the_identity_audit_and_security_suites() {
     conformance::api_keys(&db).await;
     conformance::audit_log(&db).await;
     conformance::security(&db).await;
+    conformance::alert_store(&db).await;
+    conformance::lease_store(&db).await;
+    conformance::incident_tracker(&db, true).await;
+}
+
+#[tokio::test]
+async fn memory_records_pass_the_alerting_and_incident_suites() {
+    let db = MemoryRecords::new();
+    conformance::alert_store(&db).await;
+    conformance::lease_store(&db).await;
+    conformance::incident_tracker(&db, true).await;
 }
 
 #[tokio::test]
@@ -37,6 +48,9 @@ async fn suites_can_run_twice_against_the_same_backend() {
         conformance::api_keys(&db).await;
         conformance::audit_log(&db).await;
         conformance::security(&db).await;
+        conformance::alert_store(&db).await;
+        conformance::lease_store(&db).await;
+        conformance::incident_tracker(&db, true).await;
     }
     let docs = MemoryDocumentStore::new();
     let target = MemoryBackupTarget::new();
@@ -128,6 +142,9 @@ async fn every_suite_is_send_and_runs_on_a_spawned_task() {
         assert_send(conformance::metrics_sink(&MemorySink::new())).await;
         assert_send(conformance::alert_channel(&channel, &|| channel.sent())).await;
         assert_send(conformance::incident_tracker(&MemoryTracker::new(), true)).await;
+        assert_send(conformance::incident_tracker(&db, true)).await;
+        assert_send(conformance::alert_store(&db)).await;
+        assert_send(conformance::lease_store(&db)).await;
     });
     assert!(handle.await.is_ok());
 }
@@ -169,246 +186,7 @@ async fn a_failing_sink_in_a_fanout_does_not_starve_the_others() {
     assert_eq!(fanout.to_string(), "fanout[memory, memory]");
 }
 
-/// A records backend that breaks one rule of the contract, to prove the suites catch it.
-mod broken {
-    use std::fmt;
-
-    use async_trait::async_trait;
-    use legalops_core::Result;
-    use legalops_core::audit::{AuditEntry, AuditLog, Checkpoint, NewAuditEntry};
-    use legalops_core::identity::{Session, SessionStore, User, UserStore};
-    use legalops_core::mem::MemoryRecords;
-    use legalops_core::security::{
-        Block, BlockSource, FailedLogin, Lockout, SecurityEvent, SecurityStore,
-    };
-    use time::{Duration, OffsetDateTime};
-
-    /// The one rule broken.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub enum Fault {
-        /// Nothing: the control.
-        None,
-        /// A taken email is reported as a Conflict instead of AlreadyExists.
-        EmailTakenIsConflict,
-        /// Emails are folded to lower case (a case-insensitive collation).
-        EmailsFoldCase,
-        /// A session still counts as active at its expires_at.
-        ActiveAtExpiry,
-        /// Times are stored at millisecond precision.
-        AuditMilliseconds,
-        /// `append` returns the entry as given, not normalised.
-        AuditUnnormalised,
-        /// The failed-login counts use `at > since`.
-        SinceExclusive,
-        /// Events come oldest first.
-        EventsOldestFirst,
-    }
-
-    /// [`MemoryRecords`] with one [`Fault`].
-    #[derive(Debug)]
-    pub struct Broken(pub MemoryRecords, pub Fault);
-
-    impl Broken {
-        pub fn new(fault: Fault) -> Self {
-            Self(MemoryRecords::new(), fault)
-        }
-
-        fn email(&self, email: &str) -> String {
-            if self.1 == Fault::EmailsFoldCase {
-                email.to_lowercase()
-            } else {
-                email.to_owned()
-            }
-        }
-
-        fn user(&self, user: &User) -> User {
-            User {
-                email: self.email(&user.email),
-                ..user.clone()
-            }
-        }
-
-        fn since(&self, since: OffsetDateTime) -> OffsetDateTime {
-            if self.1 == Fault::SinceExclusive {
-                since + Duration::microseconds(1)
-            } else {
-                since
-            }
-        }
-    }
-
-    impl fmt::Display for Broken {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("broken")
-        }
-    }
-
-    #[async_trait]
-    impl UserStore for Broken {
-        async fn create_user(&self, user: &User) -> Result<()> {
-            match self.0.create_user(&self.user(user)).await {
-                Err(legalops_core::Error::AlreadyExists { what })
-                    if self.1 == Fault::EmailTakenIsConflict =>
-                {
-                    Err(legalops_core::Error::conflict(what))
-                }
-                other => other,
-            }
-        }
-        async fn get_user(&self, id: &str) -> Result<User> {
-            self.0.get_user(id).await
-        }
-        async fn find_user_by_email(&self, email: &str) -> Result<Option<User>> {
-            self.0.find_user_by_email(&self.email(email)).await
-        }
-        async fn update_user(&self, user: &User) -> Result<()> {
-            self.0.update_user(&self.user(user)).await
-        }
-        async fn list_users(&self, offset: u64, limit: u64) -> Result<Vec<User>> {
-            self.0.list_users(offset, limit).await
-        }
-    }
-
-    #[async_trait]
-    impl SessionStore for Broken {
-        async fn create_session(&self, session: &Session) -> Result<()> {
-            self.0.create_session(session).await
-        }
-        async fn find_session(&self, token_hash: &str) -> Result<Option<Session>> {
-            self.0.find_session(token_hash).await
-        }
-        async fn touch_session(&self, id: &str, at: OffsetDateTime) -> Result<()> {
-            self.0.touch_session(id, at).await
-        }
-        async fn revoke_session(&self, id: &str, at: OffsetDateTime) -> Result<()> {
-            self.0.revoke_session(id, at).await
-        }
-        async fn revoke_user_sessions(&self, user_id: &str, at: OffsetDateTime) -> Result<u64> {
-            self.0.revoke_user_sessions(user_id, at).await
-        }
-        async fn active_sessions(
-            &self,
-            user_id: &str,
-            now: OffsetDateTime,
-        ) -> Result<Vec<Session>> {
-            let now = if self.1 == Fault::ActiveAtExpiry {
-                now - Duration::microseconds(1)
-            } else {
-                now
-            };
-            self.0.active_sessions(user_id, now).await
-        }
-        async fn prune_sessions(&self, before: OffsetDateTime) -> Result<u64> {
-            self.0.prune_sessions(before).await
-        }
-    }
-
-    #[async_trait]
-    impl AuditLog for Broken {
-        async fn append(&self, entry: &NewAuditEntry) -> Result<AuditEntry> {
-            let stored = self.0.append(entry).await?;
-            Ok(if self.1 == Fault::AuditUnnormalised {
-                AuditEntry {
-                    entry: entry.clone(),
-                    ..stored
-                }
-            } else {
-                stored
-            })
-        }
-        async fn entries(&self, from_seq: u64, limit: u64) -> Result<Vec<AuditEntry>> {
-            let mut got = self.0.entries(from_seq, limit).await?;
-            if self.1 == Fault::AuditMilliseconds {
-                for e in &mut got {
-                    let ms = e.entry.at.unix_timestamp_nanos() / 1_000_000;
-                    e.entry.at = OffsetDateTime::from_unix_timestamp_nanos(ms * 1_000_000)
-                        .expect("a truncated valid time is valid");
-                }
-            }
-            Ok(got)
-        }
-        async fn len(&self) -> Result<u64> {
-            self.0.len().await
-        }
-        async fn put_checkpoint(&self, checkpoint: &Checkpoint) -> Result<()> {
-            self.0.put_checkpoint(checkpoint).await
-        }
-        async fn checkpoints(&self) -> Result<Vec<Checkpoint>> {
-            self.0.checkpoints().await
-        }
-    }
-
-    #[async_trait]
-    impl SecurityStore for Broken {
-        async fn record_failed_login(&self, attempt: &FailedLogin) -> Result<()> {
-            self.0.record_failed_login(attempt).await
-        }
-        async fn failed_logins(
-            &self,
-            since: OffsetDateTime,
-            limit: u64,
-        ) -> Result<Vec<FailedLogin>> {
-            self.0.failed_logins(since, limit).await
-        }
-        async fn count_failed_by_ip(&self, ip: &str, since: OffsetDateTime) -> Result<u64> {
-            self.0.count_failed_by_ip(ip, self.since(since)).await
-        }
-        async fn count_failed_by_account(
-            &self,
-            account: &str,
-            since: OffsetDateTime,
-        ) -> Result<u64> {
-            self.0
-                .count_failed_by_account(account, self.since(since))
-                .await
-        }
-        async fn count_failed_by_account_ip(
-            &self,
-            account: &str,
-            ip: &str,
-            since: OffsetDateTime,
-        ) -> Result<u64> {
-            self.0
-                .count_failed_by_account_ip(account, ip, self.since(since))
-                .await
-        }
-        async fn prune_failed_logins(&self, before: OffsetDateTime) -> Result<u64> {
-            self.0.prune_failed_logins(before).await
-        }
-        async fn add_block(&self, block: &Block) -> Result<()> {
-            self.0.add_block(block).await
-        }
-        async fn lift_block(&self, id: &str, at: OffsetDateTime) -> Result<Block> {
-            self.0.lift_block(id, at).await
-        }
-        async fn active_blocks(&self, now: OffsetDateTime) -> Result<Vec<Block>> {
-            self.0.active_blocks(now).await
-        }
-        async fn count_blocks(&self, target: &str, source: BlockSource) -> Result<u64> {
-            self.0.count_blocks(target, source).await
-        }
-        async fn get_lockout(&self, account: &str) -> Result<Option<Lockout>> {
-            self.0.get_lockout(account).await
-        }
-        async fn put_lockout(&self, lockout: &Lockout) -> Result<()> {
-            self.0.put_lockout(lockout).await
-        }
-        async fn clear_lockout(&self, account: &str) -> Result<()> {
-            self.0.clear_lockout(account).await
-        }
-        async fn record_event(&self, event: &SecurityEvent) -> Result<SecurityEvent> {
-            self.0.record_event(event).await
-        }
-        async fn events(&self, since: OffsetDateTime, limit: u64) -> Result<Vec<SecurityEvent>> {
-            let mut got = self.0.events(since, u64::MAX).await?;
-            if self.1 == Fault::EventsOldestFirst {
-                got.reverse();
-            }
-            got.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-            Ok(got)
-        }
-    }
-}
+mod broken;
 
 use broken::{Broken, Fault};
 
@@ -458,10 +236,45 @@ async fn the_security_suite_catches_events_in_the_wrong_order() {
 
 #[tokio::test]
 async fn the_wrapper_without_a_fault_passes() {
-    // The control: the wrapper itself is sound, so each test above fails for its fault.
+    // The control: the wrapper itself is sound, so each fault test fails for its fault.
     let db = Broken::new(Fault::None);
     conformance::users(&db).await;
     conformance::sessions(&db).await;
     conformance::audit_log(&db).await;
     conformance::security(&db).await;
+    conformance::alert_store(&db).await;
+    conformance::lease_store(&db).await;
+    conformance::incident_tracker(&db, true).await;
+}
+
+#[tokio::test]
+#[should_panic(expected = "broken: rule_states returns every field as put")]
+async fn the_alert_store_suite_catches_lossy_rule_values() {
+    conformance::alert_store(&Broken::new(Fault::LossyRuleValues)).await;
+}
+
+#[tokio::test]
+#[should_panic(expected = "broken: release by a non-holder changes nothing")]
+async fn the_lease_suite_catches_a_release_by_anyone() {
+    conformance::lease_store(&Broken::new(Fault::ReleaseByAnyone)).await;
+}
+
+#[tokio::test]
+#[should_panic(
+    expected = "broken: exactly one of eight concurrent try_acquire of a free lease wins"
+)]
+async fn the_lease_suite_catches_a_check_then_act_race() {
+    conformance::lease_store(&Broken::new(Fault::LeaseCheckThenAct)).await;
+}
+
+#[tokio::test]
+#[should_panic(expected = "(illegal): expected Err(Error::Conflict")]
+async fn the_incident_suite_catches_the_wrong_error_kind_for_an_illegal_move() {
+    conformance::incident_tracker(&Broken::new(Fault::IllegalMoveIsInvalidInput), true).await;
+}
+
+#[tokio::test]
+#[should_panic(expected = "broken: list_recent lists only `opened_at >= since`, newest first")]
+async fn the_incident_suite_catches_list_recent_in_the_wrong_order() {
+    conformance::incident_tracker(&Broken::new(Fault::RecentOldestFirst), true).await;
 }

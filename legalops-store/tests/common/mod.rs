@@ -138,5 +138,7 @@ where
     alerting::alert_store(db).await;
     alerting::leases(db).await;
     incidents::matches_memory(db, &incidents::script()).await;
+    legalops_core::conformance::alert_store(db).await;
+    legalops_core::conformance::lease_store(db).await;
     legalops_core::conformance::incident_tracker(db, true).await;
 }

@@ -261,3 +261,109 @@ impl IncidentTracker for MemoryRecords {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mem::block_on;
+    use proptest::prelude::*;
+    use time::macros::datetime;
+
+    const T0: OffsetDateTime = datetime!(2026-01-01 00:00 UTC);
+
+    fn delivery(at: OffsetDateTime, channel: &str) -> Delivery {
+        Delivery {
+            id: 0,
+            at,
+            group_key: "{}:{alertname=\"X\"}".to_owned(),
+            channel: channel.to_owned(),
+            status: "firing".to_owned(),
+            alerts: 1,
+            attempts: 1,
+            ok: true,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn a_ttl_past_the_end_of_time_is_refused_naming_ttl_and_takes_nothing() {
+        let db = MemoryRecords::new();
+        let got = block_on(db.try_acquire("l", "a", Duration::MAX, T0));
+        assert!(
+            matches!(got, Err(Error::InvalidInput { ref field, .. }) if field == "ttl"),
+            "{got:?}"
+        );
+        assert!(matches!(block_on(db.lease("l")), Ok(None)));
+    }
+
+    #[test]
+    fn deliveries_at_the_same_time_come_newest_recorded_first() {
+        let db = MemoryRecords::new();
+        for channel in ["a", "b", "c"] {
+            assert!(block_on(db.record_delivery(&delivery(T0, channel))).is_ok());
+        }
+        let got: Vec<(u64, String)> = block_on(db.deliveries(T0, 10))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|d| (d.id, d.channel))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (3, "c".to_owned()),
+                (2, "b".to_owned()),
+                (1, "a".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn expiring_an_already_ended_silence_keeps_its_end() {
+        let db = MemoryRecords::new();
+        let s = Silence {
+            id: "s".to_owned(),
+            matchers: Vec::new(),
+            starts_at: T0,
+            ends_at: T0 + time::Duration::hours(1),
+            created_by: "ann".to_owned(),
+            comment: String::new(),
+            created_at: T0,
+        };
+        assert!(block_on(db.put_silence(&s)).is_ok());
+        let later = T0 + time::Duration::hours(2);
+        assert_eq!(block_on(db.expire_silence("s", later)).ok(), Some(s));
+        assert!(matches!(
+            block_on(db.expire_silence("t", later)),
+            Err(Error::NotFound { .. })
+        ));
+    }
+
+    proptest! {
+        // Against a model of the contract: try_acquire succeeds exactly when the lease is
+        // free, expired at `now` or the caller's, and then the caller holds it until
+        // now + ttl; release frees it only for its holder.
+        #[test]
+        fn leases_follow_the_model(ops in proptest::collection::vec((0u8..3, any::<bool>(), 0i64..100, 0u64..40), 0..60)) {
+            let db = MemoryRecords::new();
+            let mut model: Option<(String, OffsetDateTime)> = None;
+            for (who, acquire, second, ttl) in ops {
+                let holder = format!("h{who}");
+                if acquire {
+                    let now = T0 + time::Duration::seconds(second);
+                    let got = block_on(db.try_acquire("l", &holder, Duration::from_secs(ttl), now));
+                    let free = model.as_ref().is_none_or(|(h, until)| *h == holder || *until <= now);
+                    prop_assert_eq!(got.ok(), Some(free));
+                    if free {
+                        model = Some((holder, now + time::Duration::seconds(ttl as i64)));
+                    }
+                } else {
+                    prop_assert!(block_on(db.release("l", &holder)).is_ok());
+                    if model.as_ref().is_some_and(|(h, _)| *h == holder) {
+                        model = None;
+                    }
+                }
+                prop_assert_eq!(block_on(db.lease("l")).ok(), Some(model.clone()));
+            }
+        }
+    }
+}

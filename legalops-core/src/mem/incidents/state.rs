@@ -1,54 +1,28 @@
-//! [`MemoryTracker`]: an incident tracker in process memory with PagerDuty's dedup
-//! semantics and the lifecycle of [`can_transition`], for tests and for a single process
-//! that needs no durability. The logic is [`TrackerState`], which [`super::MemoryRecords`]
-//! also holds (as its built-in tracker), so there is one implementation of it.
+//! [`TrackerState`]: the incident tracker's logic (PagerDuty-style dedup, the lifecycle of
+//! [`can_transition`], the timeline) without a lock, so that [`super::MemoryTracker`] and
+//! [`crate::mem::MemoryRecords`] each hold it behind their own and share one implementation.
 
 use std::cmp::Reverse;
 use std::collections::HashMap;
-use std::fmt;
-use std::sync::Mutex;
 
-use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use super::identity::saturating_usize;
-use super::{NAME, lock};
 use crate::error::{Error, Result};
 use crate::incidents::{
-    Incident, IncidentStatus, IncidentTracker, TimelineEntry, Trigger, can_transition,
-    validate_trigger,
+    Incident, IncidentStatus, TimelineEntry, Trigger, can_transition, validate_trigger,
 };
+use crate::mem::identity::saturating_usize;
 
 /// Prefix of the ids this tracker hands out (`INC-1`, `INC-2`, ...).
 const ID_PREFIX: &str = "INC-";
 
 /// Every incident and the dedup index, without a lock: the caller holds one.
 #[derive(Debug, Default)]
-pub(super) struct TrackerState {
+pub(in crate::mem) struct TrackerState {
     // Index i holds the incident with id INC-(i+1); incidents are never removed.
-    incidents: Vec<Incident>,
+    pub(super) incidents: Vec<Incident>,
     // Dedup key -> index of the newest incident with it (open or not), for notes.
     newest: HashMap<String, usize>,
-}
-
-/// An [`IncidentTracker`] in memory: a trigger with the dedup key of an open incident adds
-/// to it; once resolved, the same key opens a new incident with a new id.
-#[derive(Debug, Default)]
-pub struct MemoryTracker {
-    inner: Mutex<TrackerState>,
-}
-
-impl MemoryTracker {
-    /// A tracker with no incidents.
-    pub fn new() -> Self {
-        Self::default()
-    }
-}
-
-impl fmt::Display for MemoryTracker {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(NAME)
-    }
 }
 
 fn entry(at: OffsetDateTime, actor: &str, kind: &str, text: impl Into<String>) -> TimelineEntry {
@@ -65,7 +39,7 @@ fn no_open(dedup_key: &str) -> Error {
 }
 
 /// The status as the API and the timeline spell it (`snake_case`, as serialised).
-pub(super) fn status_name(s: IncidentStatus) -> &'static str {
+fn status_name(s: IncidentStatus) -> &'static str {
     match s {
         IncidentStatus::Triggered => "triggered",
         IncidentStatus::Acknowledged => "acknowledged",
@@ -91,7 +65,7 @@ impl TrackerState {
             .filter(|&i| i < self.incidents.len())
     }
 
-    pub(super) fn trigger(&mut self, t: &Trigger) -> Result<Incident> {
+    pub(in crate::mem) fn trigger(&mut self, t: &Trigger) -> Result<Incident> {
         validate_trigger(t)?;
         if let Some(i) = self.open_index(&t.dedup_key) {
             let inc = &mut self.incidents[i];
@@ -126,7 +100,7 @@ impl TrackerState {
         Ok(incident)
     }
 
-    pub(super) fn acknowledge(
+    pub(in crate::mem) fn acknowledge(
         &mut self,
         dedup_key: &str,
         actor: &str,
@@ -155,7 +129,7 @@ impl TrackerState {
         Ok(inc.clone())
     }
 
-    pub(super) fn resolve(
+    pub(in crate::mem) fn resolve(
         &mut self,
         dedup_key: &str,
         actor: &str,
@@ -172,7 +146,7 @@ impl TrackerState {
         Ok(inc.clone())
     }
 
-    pub(super) fn note(
+    pub(in crate::mem) fn note(
         &mut self,
         dedup_key: &str,
         actor: &str,
@@ -188,7 +162,7 @@ impl TrackerState {
         Ok(inc.clone())
     }
 
-    pub(super) fn set_status(
+    pub(in crate::mem) fn set_status(
         &mut self,
         id: &str,
         status: IncidentStatus,
@@ -218,13 +192,13 @@ impl TrackerState {
         Ok(inc.clone())
     }
 
-    pub(super) fn get(&self, id: &str) -> Result<Incident> {
+    pub(in crate::mem) fn get(&self, id: &str) -> Result<Incident> {
         self.index_of(id)
             .map(|i| self.incidents[i].clone())
             .ok_or_else(|| Error::not_found(format!("incident {id:?}")))
     }
 
-    pub(super) fn list_open(&self) -> Vec<Incident> {
+    pub(in crate::mem) fn list_open(&self) -> Vec<Incident> {
         let mut open: Vec<Incident> = self
             .incidents
             .iter()
@@ -236,7 +210,7 @@ impl TrackerState {
         open
     }
 
-    pub(super) fn list_recent(&self, since: OffsetDateTime, limit: u64) -> Vec<Incident> {
+    pub(in crate::mem) fn list_recent(&self, since: OffsetDateTime, limit: u64) -> Vec<Incident> {
         // Reverse first, then a stable sort: equal times stay newest-created first.
         let mut recent: Vec<&Incident> = self
             .incidents
@@ -253,175 +227,135 @@ impl TrackerState {
     }
 }
 
-#[async_trait]
-impl IncidentTracker for MemoryTracker {
-    async fn trigger(&self, t: &Trigger) -> Result<Incident> {
-        lock(&self.inner).trigger(t)
-    }
-
-    async fn acknowledge(
-        &self,
-        dedup_key: &str,
-        actor: &str,
-        at: OffsetDateTime,
-    ) -> Result<Incident> {
-        lock(&self.inner).acknowledge(dedup_key, actor, at)
-    }
-
-    async fn resolve(&self, dedup_key: &str, actor: &str, at: OffsetDateTime) -> Result<Incident> {
-        lock(&self.inner).resolve(dedup_key, actor, at)
-    }
-
-    async fn note(
-        &self,
-        dedup_key: &str,
-        actor: &str,
-        text: &str,
-        at: OffsetDateTime,
-    ) -> Result<Incident> {
-        lock(&self.inner).note(dedup_key, actor, text, at)
-    }
-
-    async fn set_status(
-        &self,
-        id: &str,
-        status: IncidentStatus,
-        actor: &str,
-        at: OffsetDateTime,
-    ) -> Result<Incident> {
-        lock(&self.inner).set_status(id, status, actor, at)
-    }
-
-    async fn get(&self, id: &str) -> Result<Incident> {
-        lock(&self.inner).get(id)
-    }
-
-    async fn list_open(&self) -> Result<Vec<Incident>> {
-        Ok(lock(&self.inner).list_open())
-    }
-
-    async fn list_recent(&self, since: OffsetDateTime, limit: u64) -> Result<Vec<Incident>> {
-        Ok(lock(&self.inner).list_recent(since, limit))
-    }
-
-    async fn healthcheck(&self) -> Result<()> {
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::incidents::IncidentSeverity;
-    use crate::mem::block_on;
+    use IncidentStatus::*;
     use proptest::prelude::*;
     use time::macros::datetime;
 
-    fn trigger(key: &str, severity: IncidentSeverity, minute: i64) -> Trigger {
+    const ALL: [IncidentStatus; 6] = [
+        Triggered,
+        Acknowledged,
+        Investigating,
+        Resolved,
+        Reviewing,
+        Closed,
+    ];
+
+    fn minute(n: i64) -> OffsetDateTime {
+        datetime!(2026-01-01 00:00 UTC) + time::Duration::minutes(n)
+    }
+
+    fn trigger(key: &str, at: OffsetDateTime) -> Trigger {
         Trigger {
             dedup_key: key.to_owned(),
             summary: format!("{key} is down"),
             source: "test".to_owned(),
-            severity,
+            severity: IncidentSeverity::Sev2,
             component: None,
             details: serde_json::Value::Null,
-            at: datetime!(2026-01-01 00:00 UTC) + time::Duration::minutes(minute),
+            at,
         }
     }
 
     #[test]
-    fn ids_that_are_not_ours_are_not_found() {
-        let t = MemoryTracker::new();
-        assert!(block_on(t.trigger(&trigger("a", IncidentSeverity::Sev2, 0))).is_ok());
-        assert!(block_on(t.get("INC-1")).is_ok());
-        for id in [
-            "INC-0",
-            "INC-2",
-            "INC-",
-            "1",
-            "",
-            "INC-99999999999999999999999",
-        ] {
-            assert!(
-                matches!(block_on(t.get(id)), Err(Error::NotFound { .. })),
-                "{id:?}"
-            );
+    fn an_illegal_move_is_a_conflict_naming_both_states_and_changes_nothing() {
+        let mut s = TrackerState::default();
+        let inc = s
+            .trigger(&trigger("a", minute(0)))
+            .expect("a valid trigger");
+        let err = s.set_status(&inc.id, Closed, "ann", minute(1));
+        assert!(
+            matches!(&err, Err(Error::Conflict { message })
+                if message.contains("triggered") && message.contains("closed")),
+            "{err:?}"
+        );
+        assert_eq!(s.get(&inc.id).ok(), Some(inc));
+        assert!(matches!(
+            s.set_status("INC-99", Acknowledged, "ann", minute(1)),
+            Err(Error::NotFound { .. })
+        ));
+    }
+
+    #[test]
+    fn a_legal_move_is_on_the_timeline_as_from_arrow_to() {
+        let mut s = TrackerState::default();
+        let inc = s
+            .trigger(&trigger("a", minute(0)))
+            .expect("a valid trigger");
+        assert!(
+            s.set_status(&inc.id, Acknowledged, "ann", minute(1))
+                .is_ok()
+        );
+        let moved = s
+            .set_status(&inc.id, Investigating, "bob", minute(2))
+            .expect("acknowledged -> investigating is legal");
+        assert_eq!(
+            moved.timeline.last(),
+            Some(&entry(
+                minute(2),
+                "bob",
+                "status",
+                "acknowledged -> investigating"
+            ))
+        );
+        assert_eq!(moved.acknowledged_at, Some(minute(1)));
+    }
+
+    #[test]
+    fn list_recent_breaks_ties_newest_created_first_and_honours_the_limit() {
+        let mut s = TrackerState::default();
+        for key in ["a", "b", "c"] {
+            assert!(s.trigger(&trigger(key, minute(5))).is_ok());
         }
-    }
-
-    #[test]
-    fn repeated_acknowledgement_keeps_the_timeline_and_first_time() {
-        let t = MemoryTracker::new();
-        assert!(block_on(t.trigger(&trigger("a", IncidentSeverity::Sev2, 0))).is_ok());
-        let first = block_on(t.acknowledge("a", "ann", datetime!(2026-01-01 00:05 UTC)));
-        let again = block_on(t.acknowledge("a", "bob", datetime!(2026-01-01 00:09 UTC)));
-        assert_eq!(first.ok(), again.ok());
-    }
-
-    #[test]
-    fn list_open_is_ordered_by_opening_time_not_creation() {
-        let t = MemoryTracker::new();
-        assert!(block_on(t.trigger(&trigger("late", IncidentSeverity::Sev3, 10))).is_ok());
-        assert!(block_on(t.trigger(&trigger("early", IncidentSeverity::Sev3, 1))).is_ok());
-        let keys: Vec<String> = block_on(t.list_open())
-            .unwrap_or_default()
-            .into_iter()
-            .map(|i| i.dedup_key)
-            .collect();
-        assert_eq!(keys, ["early", "late"]);
-    }
-
-    #[derive(Debug, Clone)]
-    enum Op {
-        Trigger(usize, IncidentSeverity),
-        Ack(usize),
-        Resolve(usize),
-    }
-
-    fn op() -> impl Strategy<Value = Op> {
-        let sev = prop_oneof![
-            Just(IncidentSeverity::Sev1),
-            Just(IncidentSeverity::Sev2),
-            Just(IncidentSeverity::Sev3),
-            Just(IncidentSeverity::Sev4),
-        ];
-        prop_oneof![
-            (0..2usize, sev).prop_map(|(k, s)| Op::Trigger(k, s)),
-            (0..2usize).prop_map(Op::Ack),
-            (0..2usize).prop_map(Op::Resolve),
-        ]
+        assert!(s.trigger(&trigger("old", minute(4))).is_ok());
+        let ids = |v: Vec<Incident>| v.into_iter().map(|i| i.id).collect::<Vec<_>>();
+        assert_eq!(
+            ids(s.list_recent(minute(5), 10)),
+            ["INC-3", "INC-2", "INC-1"]
+        );
+        assert_eq!(ids(s.list_recent(minute(5), 2)), ["INC-3", "INC-2"]);
+        assert!(s.list_recent(minute(6), 10).is_empty());
+        assert!(s.list_recent(minute(0), 0).is_empty());
     }
 
     proptest! {
-        // Whatever happens, each key has at most one open incident, every trigger is counted
-        // in exactly one incident, and each incident's severity is the most severe it saw.
+        // Whatever moves are asked, an incident only ever moves as can_transition allows,
+        // each accepted move adds exactly one entry, the first acknowledgement's time
+        // sticks, resolved_at is the last resolution, and the dedup key is free exactly
+        // when the incident is no longer open.
         #[test]
-        fn dedup_invariants_hold_for_any_sequence(ops in proptest::collection::vec(op(), 0..40)) {
-            let t = MemoryTracker::new();
-            let keys = ["a", "b"];
-            let mut triggers = 0u64;
-            for (n, op) in ops.iter().enumerate() {
-                let at = datetime!(2026-01-01 00:00 UTC) + time::Duration::minutes(n as i64);
-                match op {
-                    Op::Trigger(k, s) => {
-                        triggers += 1;
-                        let inc = block_on(t.trigger(&trigger(keys[*k], *s, n as i64)));
-                        prop_assert!(matches!(inc, Ok(ref i) if i.severity <= *s));
+        fn any_sequence_of_moves_follows_the_lifecycle(moves in proptest::collection::vec(0..6usize, 0..30)) {
+            let mut s = TrackerState::default();
+            let inc = s.trigger(&trigger("k", minute(0))).expect("a valid trigger");
+            let (mut status, mut entries) = (Triggered, 1);
+            let (mut acked, mut resolved) = (None, None);
+            for (n, m) in moves.iter().enumerate() {
+                let (to, at) = (ALL[*m], minute(n as i64 + 1));
+                let got = s.set_status(&inc.id, to, "x", at);
+                if can_transition(status, to) {
+                    prop_assert!(matches!(got, Ok(ref i) if i.status == to), "{got:?}");
+                    status = to;
+                    entries += 1;
+                    if to == Acknowledged {
+                        acked = acked.or(Some(at));
                     }
-                    Op::Ack(k) => { let _ = block_on(t.acknowledge(keys[*k], "x", at)); }
-                    Op::Resolve(k) => { let _ = block_on(t.resolve(keys[*k], "x", at)); }
+                    if to == Resolved {
+                        resolved = Some(at);
+                    }
+                } else {
+                    prop_assert!(matches!(got, Err(Error::Conflict { .. })), "{got:?}");
                 }
             }
-            let open = block_on(t.list_open()).unwrap_or_default();
-            for k in keys {
-                prop_assert!(open.iter().filter(|i| i.dedup_key == k).count() <= 1);
-            }
-            let all = lock(&t.inner).incidents.clone();
-            prop_assert_eq!(all.iter().map(|i| i.trigger_count).sum::<u64>(), triggers);
-            for i in &all {
-                let transitions = u64::from(i.acknowledged_at.is_some()) + u64::from(i.resolved_at.is_some());
-                prop_assert_eq!(i.timeline.len() as u64, i.trigger_count + transitions);
-            }
+            let now = s.get(&inc.id).expect("the incident exists");
+            prop_assert_eq!(now.status, status);
+            prop_assert_eq!(now.timeline.len(), entries);
+            prop_assert_eq!(now.acknowledged_at, acked);
+            prop_assert_eq!(now.resolved_at, resolved);
+            let again = s.trigger(&trigger("k", minute(99))).expect("a valid trigger");
+            prop_assert_eq!(again.id == inc.id, status.is_open());
         }
     }
 }

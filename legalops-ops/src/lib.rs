@@ -10,12 +10,15 @@
 //! - [`metrics`]: the in-process metric registry that is also the `metrics` facade's
 //!   recorder, its Prometheus text exposition, the JSON reports graded against the
 //!   runbook's thresholds, the system sampler, and per-minute rollups for trends.
-//! - [`channels`]: alert channels; the default [`channels::LogChannel`].
+//! - [`channels`]: alert channels: the default [`channels::LogChannel`] and the network
+//!   channels (webhook, Slack, PagerDuty, Alertmanager, SMTP) with their shared retries.
+//! - [`incidents`]: incident trackers over external services (PagerDuty Events v2).
 
 pub mod audit;
 pub mod channels;
 pub mod health;
 pub mod identity;
+pub mod incidents;
 pub mod metrics;
 pub mod ratelimit;
 pub mod scan;

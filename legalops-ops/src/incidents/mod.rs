@@ -1,0 +1,7 @@
+//! Incident trackers over external services. The built-in tracker (records store) lives
+//! with the stores; here is [`PagerDutyTracker`], which opens, acknowledges and resolves
+//! PagerDuty incidents through the Events API v2.
+
+mod pagerduty;
+
+pub use pagerduty::{PagerDutyTracker, PagerDutyTrackerBuilder};

@@ -21,6 +21,8 @@ use crate::alerts::{Alert, AlertStatus};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GroupAction {
     /// Nothing to send yet; decide again at `until` (or when the group's alerts change).
+    /// If the group had no state, create it now with `first_seen_at = now`, no
+    /// `last_notified_at` and an empty hash: group_wait counts from there.
     Wait {
         /// The earliest instant a notification may go out.
         until: OffsetDateTime,

@@ -4,8 +4,8 @@
 //!
 //! Every network channel retries inside its `send` with the shared [`RetryPolicy`] (429, 5xx
 //! and connection failures, exponential backoff honouring `Retry-After`; other 4xx are
-//! final). [`deliver`] runs one `send` and reports how many attempts it made, for the
-//! notifier's `Delivery` record. Secrets (webhook paths, the Slack URL, the routing key, the
+//! final). [`deliver`] (and [`deliver_within`], under a deadline) runs one `send` and
+//! reports how many attempts it made, for the notifier's `Delivery` record. Secrets (webhook paths, the Slack URL, the routing key, the
 //! SMTP password, bearer tokens) never appear in `Display`, `Debug` or errors.
 //!
 //! HTTPS and SMTP over TLS need the crate's `tls` feature; without it an `https://` or
@@ -29,7 +29,7 @@ pub use pagerduty::{
     DEFAULT_BASE_URL as PAGERDUTY_DEFAULT_BASE_URL, PagerDutyChannel, PagerDutyChannelBuilder,
     dedup_key,
 };
-pub use retry::{RetryPolicy, deliver};
+pub use retry::{RetryPolicy, deliver, deliver_within};
 pub use slack::{SlackChannel, SlackChannelBuilder};
 pub use smtp::{DEFAULT_SMTP_TIMEOUT, SmtpChannel, SmtpChannelBuilder};
 pub use webhook::{WebhookChannel, WebhookChannelBuilder, ZERO_TIME, wire_payload};

@@ -5,7 +5,8 @@
 //! says the error a channel returns is final), through [`RetryPolicy::run`]. The attempts a
 //! `send` made are counted in a task-local scope that [`deliver`] opens, so the notifier can
 //! write `Delivery.attempts` without the trait carrying a count: `deliver(&*channel, &n)`
-//! returns the outcome and the attempts. Sleeping goes through `tokio::time::sleep`, so tests
+//! returns the outcome and the attempts, and [`deliver_within`] does the same under the
+//! channel's deadline. Sleeping goes through `tokio::time::sleep`, so tests
 //! run the backoff under paused time.
 
 use std::cell::Cell;
@@ -120,6 +121,30 @@ pub async fn deliver(channel: &dyn AlertChannel, notification: &Notification) ->
     ATTEMPTS
         .scope(Cell::new(0), async {
             let result = channel.send(notification).await;
+            let attempts = ATTEMPTS.try_with(Cell::get).unwrap_or(0);
+            (result, attempts.max(1))
+        })
+        .await
+}
+
+/// [`deliver`] under a deadline: a send still running after `deadline` is dropped and
+/// reported as `Timeout`, with the attempts it had made by then, so that a slow channel
+/// neither delays the others nor loses its count.
+pub async fn deliver_within(
+    channel: &dyn AlertChannel,
+    notification: &Notification,
+    deadline: Duration,
+) -> (Result<()>, u32) {
+    ATTEMPTS
+        .scope(Cell::new(0), async {
+            let result = tokio::time::timeout(deadline, channel.send(notification))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(Error::Timeout {
+                        operation: format!("delivery to {channel}"),
+                        after: deadline,
+                    })
+                });
             let attempts = ATTEMPTS.try_with(Cell::get).unwrap_or(0);
             (result, attempts.max(1))
         })
@@ -267,5 +292,38 @@ mod tests {
         let (r, attempts) = deliver(&crate::channels::LogChannel, &n).await;
         assert!(r.is_ok());
         assert_eq!(attempts, 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_deadline_cuts_a_retrying_send_short_and_keeps_its_attempt_count() {
+        #[derive(Debug)]
+        struct Down;
+        impl std::fmt::Display for Down {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("down")
+            }
+        }
+        #[async_trait::async_trait]
+        impl AlertChannel for Down {
+            async fn send(&self, _: &Notification) -> Result<()> {
+                let policy = RetryPolicy {
+                    attempts: 10,
+                    ..RetryPolicy::default()
+                };
+                policy.run(|_| async { Err(retryable()) }).await.0
+            }
+            async fn healthcheck(&self) -> Result<()> {
+                Ok(())
+            }
+        }
+        let n = Notification::new("r", "g", Default::default(), "", vec![]);
+        let start = Instant::now();
+        // Attempts at 0, 0.5 s, 1.5 s; the next would be at 3.5 s.
+        let (r, attempts) = deliver_within(&Down, &n, Duration::from_secs(2)).await;
+        assert!(
+            matches!(r, Err(Error::Timeout { ref operation, .. }) if operation == "delivery to down")
+        );
+        assert_eq!(attempts, 3);
+        assert_eq!(start.elapsed(), Duration::from_secs(2));
     }
 }

@@ -303,6 +303,20 @@ impl Expr {
         }
     }
 
+    /// The longest range window the expression reads (zero without one): with
+    /// [`STALENESS`], how much history a [`SeriesSource`] must keep for it.
+    pub fn max_window(&self) -> Duration {
+        match self {
+            Expr::Range { window, .. } | Expr::HistogramQuantile { window, .. } => *window,
+            Expr::Neg(e) => e.max_window(),
+            Expr::Arith { lhs, rhs, .. } | Expr::Compare { lhs, rhs, .. } => {
+                lhs.max_window().max(rhs.max_window())
+            }
+            Expr::And(a, b) | Expr::Or(a, b) => a.max_window().max(b.max_window()),
+            Expr::Number(_) | Expr::Select(_) | Expr::Absent(_) => Duration::ZERO,
+        }
+    }
+
     /// Whether the expression is a condition (a comparison, `and`, `or`) rather than a bare
     /// value; a rule's `recover` must be one.
     pub fn is_condition(&self) -> bool {

@@ -28,7 +28,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::expr::{Expr, SeriesSource};
+use super::expr::{Expr, STALENESS, SeriesSource};
 use super::state::{RuleTiming, StepInput};
 use crate::alerts::Severity;
 use crate::error::{Error, Result};
@@ -312,14 +312,21 @@ impl Rule {
     }
 
     /// Refuses the rule if its expressions name a metric `known` does not know, naming the
-    /// rule and the metric.
+    /// rule and the metric. A histogram's `_sum`, `_count` and `_bucket` series are known
+    /// when the histogram is (registries know histograms by their base name).
     pub fn check_metrics(&self, known: &dyn Fn(&str) -> bool) -> Result<()> {
+        let is_known = |name: &str| {
+            known(name)
+                || ["_sum", "_count", "_bucket"]
+                    .iter()
+                    .any(|s| name.strip_suffix(s).is_some_and(known))
+        };
         for (field, e) in [
             ("expr", Some(&self.expr)),
             ("recover", self.recover.as_ref()),
         ] {
             let Some(e) = e else { continue };
-            if let Some(unknown) = e.metric_names().into_iter().find(|n| !known(n)) {
+            if let Some(unknown) = e.metric_names().into_iter().find(|n| !is_known(n)) {
                 return Err(Error::invalid_config(
                     format!("{}.{field}", self.key),
                     format!("unknown metric `{unknown}` (in {})", self.origin),
@@ -327,6 +334,16 @@ impl Rule {
             }
         }
         Ok(())
+    }
+
+    /// How much history the rule reads: its longest range window plus the staleness
+    /// window (keep at least this much in the [`SeriesSource`]).
+    pub fn lookback(&self) -> Duration {
+        let recover = self
+            .recover
+            .as_ref()
+            .map_or(Duration::ZERO, Expr::max_window);
+        self.expr.max_window().max(recover) + STALENESS
     }
 
     /// The annotations rendered with `value`. Templates were checked at load, so a

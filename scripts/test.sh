@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace: Rust unit, conformance (in-memory, SQLite, PostgreSQL,
-# object_store), HTTP and CLI tests, promtool's check of /metrics, the middleware bench as a
-# smoke run, and the Python bindings' pytest suite.
+# object_store), HTTP and CLI tests, promtool's check of /metrics, the alert channels against
+# a real Alertmanager and SMTP receiver, the benches as smoke runs, and the Python bindings'
+# pytest suite.
 #
 # Services: PostgreSQL is expected at 127.0.0.1:5432 (override with
 # LEGALOPS_TEST_POSTGRES_URL). Tools the tests need and the machine lacks (promtool) are
@@ -31,6 +32,12 @@ if ! command -v promtool >/dev/null 2>&1; then
     echo "note: promtool not found and cannot install it; the promtool test will report a skip"
   fi
 fi
+
+# Alertmanager and an SMTP receiver for the alert channels' tests (installed if missing,
+# started on free ports, stopped when this script exits).
+source scripts/test-services.sh
+start_test_services
+trap stop_test_services EXIT
 
 step "cargo test (every crate, every feature)"
 cargo test --workspace --all-features

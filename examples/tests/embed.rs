@@ -57,9 +57,11 @@ async fn own_routes_and_mounted_ops_share_the_middleware() {
         call(&app, "/ops/api/health/detailed", false).await.0,
         StatusCode::UNAUTHORIZED
     );
-    assert_eq!(
-        call(&app, "/ops/api/health/detailed", true).await.0,
-        StatusCode::OK
+    let detailed = call(&app, "/ops/api/health/detailed", true).await;
+    assert!(
+        detailed.1.contains("\"database:responseTime\""),
+        "authorized callers get the detailed report (its status depends on the host's disk too): {}",
+        detailed.1
     );
     assert_eq!(
         call(&app, "/health", false).await.0,

@@ -176,6 +176,15 @@ impl HealthReport {
         }
     }
 
+    /// Every check result that failed, with its key.
+    pub fn failing(&self) -> Vec<(&str, &CheckResult)> {
+        self.checks
+            .iter()
+            .flat_map(|(k, rs)| rs.iter().map(move |r| (k.as_str(), r)))
+            .filter(|(_, r)| r.status == Status::Fail)
+            .collect()
+    }
+
     /// The same report with only the overall status: what a public endpoint may show.
     pub fn status_only(&self) -> Self {
         Self {

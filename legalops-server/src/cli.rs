@@ -39,6 +39,29 @@ enum Command {
     /// The tamper-evident audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Alert rules: check a rule file, run rule tests.
+    #[command(subcommand)]
+    Alerts(AlertsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AlertsCommand {
+    /// Run a rule test file (input series over time and the alerts expected at each
+    /// instant, like `promtool test rules`). Exit 0 when every expectation holds, 1 when one
+    /// does not, 2 when a file is invalid.
+    Test {
+        /// The rule test file (TOML).
+        file: PathBuf,
+        /// The rules under test (default: the rules that ship with LegalOps).
+        #[arg(long)]
+        rules: Option<PathBuf>,
+    },
+    /// Parse a rule file and list its rules; exit 2 naming the first broken rule.
+    Check {
+        /// The rule file (default: the rules that ship with LegalOps).
+        #[arg(long)]
+        rules: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -139,6 +162,7 @@ pub fn main() -> ExitCode {
             }
         }
         Command::Health(args) => runtime(|| health(args)),
+        Command::Alerts(cmd) => alerts(cmd),
         Command::Audit(cmd) => {
             let source = match &cmd {
                 AuditCommand::Verify(a) => &a.source,
@@ -230,6 +254,61 @@ fn without_url(e: &reqwest::Error) -> String {
         msg = source.to_string();
     }
     msg
+}
+
+fn read_text(path: &PathBuf, what: &str) -> Result<String> {
+    std::fs::read_to_string(path)
+        .map_err(|e| Error::invalid_config(what, format!("cannot read {}: {e}", path.display())))
+}
+
+fn rules_text(rules: Option<&PathBuf>) -> Result<String> {
+    match rules {
+        Some(path) => read_text(path, "rules"),
+        None => Ok(legalops_core::alerting::rule::default_rules().to_owned()),
+    }
+}
+
+fn alerts(cmd: AlertsCommand) -> ExitCode {
+    match cmd {
+        AlertsCommand::Check { rules } => {
+            let origin = rules
+                .as_ref()
+                .map_or_else(|| "default rules".to_owned(), |p| p.display().to_string());
+            match rules_text(rules.as_ref())
+                .and_then(|t| legalops_core::alerting::rule::RuleFile::parse(&t, &origin))
+            {
+                Ok(parsed) => {
+                    for r in &parsed {
+                        println!(
+                            "{:<28} {:<9} {}",
+                            r.name,
+                            format!("{:?}", r.severity).to_lowercase(),
+                            r.expr
+                        );
+                    }
+                    eprintln!("{} rules OK ({origin})", parsed.len());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => config_error(&e),
+            }
+        }
+        AlertsCommand::Test { file, rules } => {
+            let report = rules_text(rules.as_ref())
+                .and_then(|r| read_text(&file, "rule test file").map(|t| (r, t)))
+                .and_then(|(r, t)| legalops_core::alerting::harness::run(&r, &t));
+            match report {
+                Ok(report) => {
+                    println!("{report}");
+                    if report.failed == 0 {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::from(EXIT_UNHEALTHY)
+                    }
+                }
+                Err(e) => config_error(&e),
+            }
+        }
+    }
 }
 
 async fn audit(config: Config, cmd: AuditCommand) -> ExitCode {

@@ -287,3 +287,64 @@ async fn audit_verify_names_a_row_edited_in_the_database() {
     );
     assert!(out.contains("entry 2"), "the altered entry is named: {out}");
 }
+
+#[test]
+fn alerts_test_runs_the_shipped_rule_tests_and_fails_a_wrong_expectation() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let shipped = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/alerting/default-rules.test.toml"
+    );
+    let ok = legalops(dir.path())
+        .args(["alerts", "test", shipped])
+        .output()
+        .expect("run");
+    let out = String::from_utf8_lossy(&ok.stdout).into_owned();
+    assert!(
+        ok.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(out.contains("0 failed"), "{out}");
+
+    // The same file expecting firing one evaluation too early (pending -> firing takes
+    // `for = 2m` of continuous truth) must fail and say so.
+    let text = std::fs::read_to_string(shipped)
+        .expect("read")
+        .replace("eval_time = \"3m\"", "eval_time = \"2m\"");
+    let wrong = dir.path().join("wrong.test.toml");
+    std::fs::write(&wrong, text).expect("write");
+    let bad = legalops(dir.path())
+        .args(["alerts", "test"])
+        .arg(&wrong)
+        .output()
+        .expect("run");
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&bad.stdout).contains("HighErrorRate"),
+        "{}",
+        String::from_utf8_lossy(&bad.stdout)
+    );
+
+    let check = legalops(dir.path())
+        .args(["alerts", "check"])
+        .output()
+        .expect("run");
+    assert!(check.status.success());
+    assert!(String::from_utf8_lossy(&check.stdout).contains("Watchdog"));
+    std::fs::write(
+        dir.path().join("broken.toml"),
+        "[[rules]]\nname = \"X\"\nexpr = \"rate(\"\n",
+    )
+    .expect("write");
+    let broken = legalops(dir.path())
+        .args(["alerts", "check", "--rules", "broken.toml"])
+        .output()
+        .expect("run");
+    assert_eq!(broken.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&broken.stderr).contains("(X)"),
+        "{}",
+        String::from_utf8_lossy(&broken.stderr)
+    );
+}

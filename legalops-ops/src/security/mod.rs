@@ -12,7 +12,7 @@
 //! Every event the engine raises (`ip_blocked`, `ip_unblocked`, `account_locked`,
 //! `dos_mode`, and each detector's kind such as `credential_stuffing`) is stored in the
 //! [`SecurityStore`], logged by `tracing` at warn level, counted in
-//! [`SECURITY_EVENTS_TOTAL`]`{kind}`, and sent on a broadcast channel: alerting connects
+//! [`SECURITY_EVENTS_TOTAL`]`{kind, severity}`, and sent on a broadcast channel: alerting connects
 //! with [`SecurityEngine::subscribe`] and turns events into alerts. A slow subscriber that
 //! falls more than [`EVENT_CHANNEL_CAPACITY`] events behind misses the oldest (it sees
 //! `RecvError::Lagged`); the store keeps them all.
@@ -41,7 +41,8 @@ use crate::ratelimit::RateLimiter;
 pub use config::SecurityConfig;
 pub use report::{BlockCounts, SecurityReport};
 
-/// Counter of security events, labelled `kind`.
+/// Counter of security events, labelled `kind` and `severity` (`critical`, `warning`,
+/// `info`: the alert rules count critical events as breaches).
 pub const SECURITY_EVENTS_TOTAL: &str = "legalops_security_events_total";
 /// The settings key holding the DoS-mode flag (`on` / `off`), shared by every replica.
 pub const DOS_MODE_SETTING: &str = "security.dos_mode";
@@ -88,7 +89,7 @@ impl SecurityEngine {
         config.validate()?;
         metrics::describe_counter!(
             SECURITY_EVENTS_TOTAL,
-            "Security events (bans, lockouts, detector findings, DoS mode), by kind."
+            "Security events (bans, lockouts, detector findings, DoS mode), by kind and severity."
         );
         let (allow_nets, allowlist) = config.allowlist_set()?;
         let (events, _) = broadcast::channel(EVENT_CHANNEL_CAPACITY);
@@ -316,7 +317,12 @@ impl SecurityEngine {
             "security event: {}",
             event.message
         );
-        metrics::counter!(SECURITY_EVENTS_TOTAL, "kind" => event.kind.clone()).increment(1);
+        metrics::counter!(
+            SECURITY_EVENTS_TOTAL,
+            "kind" => event.kind.clone(),
+            "severity" => event.severity.clone()
+        )
+        .increment(1);
         // No subscriber is fine: the store has it.
         let _ = self.inner.events.send(event.clone());
         event

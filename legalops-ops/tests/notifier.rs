@@ -564,3 +564,91 @@ async fn the_webhook_channel_delivers_the_group_to_a_real_receiver() {
     assert_eq!(got[0]["alerts"][0]["labels"]["instance"], "db-1");
     assert_eq!(got[0]["alerts"][0]["endsAt"], "0001-01-01T00:00:00Z");
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One evaluation: seconds since the previous one, and the status of each of three
+    /// alerts (two in one group, one in another), with `restart` saying whether the
+    /// process is replaced (same records) before it.
+    #[derive(Debug, Clone)]
+    struct Step {
+        after: i64,
+        statuses: [bool; 3],
+        restart: bool,
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        (
+            prop_oneof![1i64..120, 200i64..400, 3600i64..5 * 3600],
+            any::<[bool; 3]>(),
+            proptest::bool::weighted(0.2),
+        )
+            .prop_map(|(after, statuses, restart)| Step {
+                after,
+                statuses,
+                restart,
+            })
+    }
+
+    /// What each evaluation sent: (step, group, status, alert count) per delivery to `a`.
+    fn run(steps: &[Step], restarts: bool) -> Vec<(usize, String, String, u64)> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let records = Arc::new(MemoryRecords::new());
+            let mut rig = Rig::over(records.clone(), NotifierConfig::default());
+            let mut at = 0;
+            let mut out = Vec::new();
+            for (i, s) in steps.iter().enumerate() {
+                if restarts && s.restart {
+                    rig = Rig::over(records.clone(), NotifierConfig::default());
+                }
+                at += s.after;
+                let status = |firing: bool| {
+                    if firing {
+                        AlertStatus::Firing
+                    } else {
+                        AlertStatus::Resolved
+                    }
+                };
+                let alerts = [
+                    alert("Disk", "db-1", "warning", status(s.statuses[0])),
+                    alert("Disk", "db-2", "warning", status(s.statuses[1])),
+                    alert("Cpu", "app-1", "warning", status(s.statuses[2])),
+                ];
+                rig.clock.set(T0 + secs(at));
+                let sent = rig.notifier.process(&alerts).await.expect("process");
+                out.extend(
+                    sent.into_iter()
+                        .filter(|d| d.channel == "a")
+                        .map(|d| (i, d.group_key, d.status, d.alerts)),
+                );
+            }
+            out
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// The restart promise, generalised: replacing the process at any points
+        /// sends exactly what one uninterrupted process sends, and no group's first
+        /// notification is a resolution.
+        #[test]
+        fn restarts_change_nothing_that_is_sent(steps in proptest::collection::vec(step(), 1..30)) {
+            let straight = run(&steps, false);
+            let restarted = run(&steps, true);
+            prop_assert_eq!(&straight, &restarted);
+            let mut seen = std::collections::HashSet::new();
+            for (_, group, status, _) in &straight {
+                if seen.insert(group.clone()) {
+                    prop_assert_eq!(status.as_str(), "firing");
+                }
+            }
+        }
+    }
+}

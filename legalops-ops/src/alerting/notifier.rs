@@ -184,7 +184,8 @@ impl Notifier {
     /// Returns the deliveries made (as stored, with ids), in group order then channel
     /// order. Fails when the store cannot be read; a failure to write a delivery or a group
     /// state is logged, the remaining groups are still handled, and the first such error is
-    /// returned at the end.
+    /// returned at the end. A delivery's `channel` is the configured name (so two channels
+    /// of one type stay apart), also the `channel` label of the metrics.
     pub async fn process(&self, alerts: &[Alert]) -> Result<Vec<Delivery>> {
         let inner = &self.inner;
         let mut held = inner.held.lock().await;

@@ -4,20 +4,25 @@
 //! under the lease, refusal of unknown metrics, and the default rules on a fresh registry.
 //! Time is a ManualClock advanced by one interval per tick; nothing sleeps.
 
+use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use legalops_core::alerting::rule::{RuleFile, default_rules};
 use legalops_core::alerting::state::Transition;
-use legalops_core::alerting::{AlertState, AlertStore, RuleStateRecord};
+use legalops_core::alerting::{
+    AlertState, AlertStore, Delivery, GroupState, RuleStateRecord, Silence,
+};
 use legalops_core::alerts::AlertStatus;
 use legalops_core::health::{CheckResult, ComponentType, Status};
 use legalops_core::mem::MemoryRecords;
 use legalops_core::metrics::MetricValue;
 use legalops_core::{Clock, Error, ManualClock, SharedClock};
 use legalops_ops::alerting::evaluator::{
-    ALERTS_FIRING, Evaluator, EvaluatorConfig, HEALTH_CHECK_STATUS, TickOutcome,
+    ALERT_EVALUATION_FAILURES_TOTAL, ALERTS_FIRING, Evaluator, EvaluatorConfig,
+    HEALTH_CHECK_STATUS, TickOutcome,
 };
 use legalops_ops::health::{HealthCheck, HealthRegistry, Probe};
 use legalops_ops::metrics::Registry;
@@ -456,10 +461,6 @@ async fn the_default_rules_load_on_a_fresh_registry_and_only_the_watchdog_fires(
     }
 
     // A critical security event (the engine counts it by kind and severity) is a breach.
-    let _ = w.registry.counter(
-        SECURITY_EVENTS_TOTAL,
-        &[("kind", "credential_stuffing"), ("severity", "critical")],
-    );
     w.registry
         .counter(
             SECURITY_EVENTS_TOTAL,
@@ -514,4 +515,136 @@ async fn health_is_sampled_into_a_gauge_the_database_rule_reads() {
     assert_eq!(state_of(&out, "DatabaseDown").state, AlertState::Pending);
     w.clock.advance(Duration::from_secs(60));
     assert_eq!(firing(&tick(&e).await), vec!["DatabaseDown", "Watchdog"]);
+}
+
+/// An alert store whose state writes fail while `broken` is set.
+#[derive(Debug)]
+struct Flaky {
+    inner: Arc<MemoryRecords>,
+    broken: AtomicBool,
+}
+
+impl fmt::Display for Flaky {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("flaky")
+    }
+}
+
+#[async_trait]
+impl AlertStore for Flaky {
+    async fn rule_states(&self) -> legalops_core::Result<Vec<RuleStateRecord>> {
+        self.inner.rule_states().await
+    }
+    async fn put_rule_states(&self, states: &[RuleStateRecord]) -> legalops_core::Result<()> {
+        if self.broken.load(Ordering::SeqCst) {
+            return Err(Error::backend("flaky", true, std::io::Error::other("down")));
+        }
+        self.inner.put_rule_states(states).await
+    }
+    async fn delete_rule_states(&self, rules: &[String]) -> legalops_core::Result<u64> {
+        self.inner.delete_rule_states(rules).await
+    }
+    async fn put_silence(&self, silence: &Silence) -> legalops_core::Result<()> {
+        self.inner.put_silence(silence).await
+    }
+    async fn silences(&self) -> legalops_core::Result<Vec<Silence>> {
+        self.inner.silences().await
+    }
+    async fn expire_silence(&self, id: &str, at: OffsetDateTime) -> legalops_core::Result<Silence> {
+        self.inner.expire_silence(id, at).await
+    }
+    async fn group_states(&self) -> legalops_core::Result<Vec<GroupState>> {
+        self.inner.group_states().await
+    }
+    async fn put_group_state(&self, state: &GroupState) -> legalops_core::Result<()> {
+        self.inner.put_group_state(state).await
+    }
+    async fn delete_group_state(&self, group_key: &str) -> legalops_core::Result<()> {
+        self.inner.delete_group_state(group_key).await
+    }
+    async fn record_delivery(&self, delivery: &Delivery) -> legalops_core::Result<Delivery> {
+        self.inner.record_delivery(delivery).await
+    }
+    async fn deliveries(
+        &self,
+        since: OffsetDateTime,
+        limit: u64,
+    ) -> legalops_core::Result<Vec<Delivery>> {
+        self.inner.deliveries(since, limit).await
+    }
+}
+
+fn flaky_evaluator(w: &World) -> (Evaluator, Arc<Flaky>) {
+    let store = Arc::new(Flaky {
+        inner: w.records.clone(),
+        broken: AtomicBool::new(true),
+    });
+    let rules = RuleFile::parse(GAUGE, "test.toml").expect("valid rules");
+    let clock: SharedClock = Arc::new(w.clock.clone());
+    let e = Evaluator::new(
+        rules,
+        w.registry.clone(),
+        store.clone(),
+        w.records.clone(),
+        clock,
+        "replica-a",
+        World::config(),
+    )
+    .expect("valid evaluator");
+    (e, store)
+}
+
+#[tokio::test]
+async fn a_state_that_could_not_be_stored_is_evaluated_again_and_its_transition_repeated() {
+    let w = World::new();
+    w.ratio(10.0);
+    let (e, store) = flaky_evaluator(&w);
+    assert!(e.tick().await.is_err());
+    assert!(
+        e.current().is_empty(),
+        "nothing unstored is shown as current"
+    );
+    store.broken.store(false, Ordering::SeqCst);
+    w.clock.advance(TICK);
+    let out = tick(&e).await;
+    assert_eq!(
+        out.transitions,
+        vec![("ErrorRatio".to_owned(), Transition::ToPending)]
+    );
+    assert_eq!(w.records.rule_states().await.expect("states"), out.states);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_spawned_loop_counts_failed_ticks_and_keeps_going() {
+    let w = World::new();
+    w.ratio(10.0);
+    let (e, store) = flaky_evaluator(&w);
+    let task = e.clone().spawn(TICK);
+    // Paused tokio time, the test waking one second after each interval tick so that the
+    // tick has run: ticks at 0, 15, 30, 45 s.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    for _ in 0..3 {
+        tokio::time::sleep(TICK).await;
+    }
+    let failures = || {
+        w.registry
+            .snapshot(w.clock.now())
+            .samples
+            .into_iter()
+            .find(|s| s.name == ALERT_EVALUATION_FAILURES_TOTAL)
+            .map(|s| s.value)
+    };
+    assert!(
+        matches!(failures(), Some(MetricValue::Counter { value }) if value >= 3),
+        "{:?}",
+        failures()
+    );
+    store.broken.store(false, Ordering::SeqCst);
+    tokio::time::sleep(TICK).await;
+    assert_eq!(
+        e.current().len(),
+        1,
+        "the loop evaluated again once the store was back"
+    );
+    task.abort();
 }

@@ -291,11 +291,12 @@ impl Evaluator {
             .leases
             .try_acquire(EVALUATOR_LEASE, &inner.holder, ttl, now)
             .await?;
-        let held_before = inner.held.swap(holds, Ordering::SeqCst);
-        if !holds || !held_before {
+        if !holds || !inner.held.load(Ordering::SeqCst) {
             // Standby, or taking over: what the store has is newer than what we have.
             self.replace_states(inner.store.rule_states().await?);
         }
+        // Only once reloaded: a takeover whose reload failed reloads again next tick.
+        inner.held.store(holds, Ordering::SeqCst);
         if !holds {
             self.record_history(now);
             let states = self.current();

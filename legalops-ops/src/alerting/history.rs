@@ -3,9 +3,9 @@
 //! `increase`, `*_over_time` and `histogram_quantile` windows have samples to work on.
 //!
 //! The registry holds only current values (a counter's total, a histogram's buckets);
-//! windows need the past, which this keeps in memory (core's `MemorySeries`), bounded by
-//! [`MetricHistory::keep`]: the longest [`Rule::lookback`] (its widest window plus the
-//! staleness window).
+//! windows need the past, which this keeps in memory (core's `MemorySeries`): only the
+//! metrics the rules read, each for the longest [`Rule::lookback`] (widest window plus the
+//! staleness window) of the rules reading it.
 //!
 //! # After a restart
 //!
@@ -22,6 +22,7 @@
 //! registry only. Not done yet: rollups keep averages and percentiles, not the raw
 //! counters and buckets `rate` and `histogram_quantile` need.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use legalops_core::alerting::expr::{
@@ -31,42 +32,140 @@ use legalops_core::alerting::rule::Rule;
 use legalops_core::metrics::MetricsSnapshot;
 use time::OffsetDateTime;
 
+// A histogram's series as rules name them; the registry names the histogram by its base.
+const HISTOGRAM_SUFFIXES: [&str; 3] = ["_sum", "_count", "_bucket"];
+
 /// A bounded in-memory [`SeriesSource`] fed with one registry snapshot per tick.
+///
+/// Built [`for_rules`](Self::for_rules), it records only the metrics the rules read, each
+/// for as long as the rules reading it look back: six hours of a disk gauge for a
+/// `min_over_time(...[6h])` rule does not mean six hours of every request histogram.
 #[derive(Debug, Clone)]
 pub struct MetricHistory {
-    series: MemorySeries,
-    keep: Duration,
+    // One store per distinct retention, longest last.
+    tiers: Vec<(Duration, MemorySeries)>,
+    // Metric name (as the registry and the rules name it) -> tier; `None`: every metric
+    // goes to the only tier.
+    names: Option<BTreeMap<String, usize>>,
 }
 
 impl MetricHistory {
-    /// A history keeping `keep` back from the newest snapshot (at least [`STALENESS`], so
-    /// that an instant value is always readable).
+    /// A history of every metric, keeping `keep` back from the newest snapshot (at least
+    /// [`STALENESS`], so that an instant value is always readable).
     pub fn new(keep: Duration) -> Self {
         Self {
-            series: MemorySeries::new(),
-            keep: keep.max(STALENESS),
+            tiers: vec![(keep.max(STALENESS), MemorySeries::new())],
+            names: None,
         }
     }
 
-    /// A history keeping what `rules` read: their longest [`Rule::lookback`].
+    /// A history of what `rules` read, each metric kept for the longest
+    /// [`Rule::lookback`] of the rules naming it.
     pub fn for_rules(rules: &[Rule]) -> Self {
-        Self::new(rules.iter().map(Rule::lookback).max().unwrap_or(STALENESS))
-    }
-
-    /// How far back samples are kept.
-    pub fn keep(&self) -> Duration {
-        self.keep
-    }
-
-    /// Records every series of `snapshot` at its instant and drops samples older than
-    /// [`keep`](Self::keep) before it.
-    pub fn record(&mut self, snapshot: &MetricsSnapshot) {
-        self.series.push_snapshot(snapshot);
-        // A `keep` too large to subtract (centuries) keeps everything.
-        if let Some(cut) = snapshot.at.checked_sub(time_duration(self.keep)) {
-            self.series.retain_since(cut);
+        let mut keep_by_name: BTreeMap<String, Duration> = BTreeMap::new();
+        for rule in rules {
+            let keep = rule.lookback().max(STALENESS);
+            let exprs = std::iter::once(&rule.expr).chain(rule.recover.as_ref());
+            for name in exprs.flat_map(|e| e.metric_names()) {
+                // `x_sum` in a rule is recorded from the registry's histogram `x`.
+                let base = base_name(&name);
+                for n in std::iter::once(name).chain(base) {
+                    let k = keep_by_name.entry(n).or_default();
+                    *k = (*k).max(keep);
+                }
+            }
+        }
+        // A histogram's series and its base name share a retention, so that what is
+        // recorded under the base is read back from the same store under any suffix.
+        let suffixed: Vec<(String, String)> = keep_by_name
+            .keys()
+            .filter_map(|n| base_name(n).map(|b| (n.clone(), b)))
+            .collect();
+        for (n, b) in &suffixed {
+            if let Some(&k) = keep_by_name.get(n) {
+                keep_by_name
+                    .entry(b.clone())
+                    .and_modify(|kb| *kb = (*kb).max(k));
+            }
+        }
+        for (n, b) in &suffixed {
+            if let Some(&kb) = keep_by_name.get(b) {
+                keep_by_name.insert(n.clone(), kb);
+            }
+        }
+        let mut keeps: Vec<Duration> = keep_by_name.values().copied().collect();
+        keeps.sort();
+        keeps.dedup();
+        let names = keep_by_name
+            .into_iter()
+            .map(|(n, k)| (n, keeps.partition_point(|x| *x < k)))
+            .collect();
+        Self {
+            tiers: keeps
+                .into_iter()
+                .map(|k| (k, MemorySeries::new()))
+                .collect(),
+            names: Some(names),
         }
     }
+
+    /// How far back samples are kept (the longest retention).
+    pub fn keep(&self) -> Duration {
+        self.tiers.last().map_or(STALENESS, |t| t.0)
+    }
+
+    /// Records the series of `snapshot` the history keeps, at the snapshot's instant, and
+    /// drops samples older than their retention before it.
+    pub fn record(&mut self, snapshot: &MetricsSnapshot) {
+        match &self.names {
+            None => {
+                if let Some((_, series)) = self.tiers.first_mut() {
+                    series.push_snapshot(snapshot);
+                }
+            }
+            Some(names) => {
+                let mut parts: Vec<MetricsSnapshot> = self
+                    .tiers
+                    .iter()
+                    .map(|_| MetricsSnapshot {
+                        at: snapshot.at,
+                        samples: Vec::new(),
+                    })
+                    .collect();
+                for s in &snapshot.samples {
+                    if let Some(part) = names.get(&s.name).and_then(|&i| parts.get_mut(i)) {
+                        part.samples.push(s.clone());
+                    }
+                }
+                for ((_, series), part) in self.tiers.iter_mut().zip(&parts) {
+                    series.push_snapshot(part);
+                }
+            }
+        }
+        for (keep, series) in &mut self.tiers {
+            // A retention too long to subtract (centuries) keeps everything.
+            if let Some(cut) = snapshot.at.checked_sub(time_duration(*keep)) {
+                series.retain_since(cut);
+            }
+        }
+    }
+
+    /// The store holding metric `name` (as an expression names it).
+    fn tier(&self, name: &str) -> Option<&MemorySeries> {
+        let i = match &self.names {
+            None => 0,
+            Some(names) => *names.get(name)?,
+        };
+        self.tiers.get(i).map(|t| &t.1)
+    }
+}
+
+/// The histogram base of `x_sum`, `x_count`, `x_bucket`.
+fn base_name(name: &str) -> Option<String> {
+    HISTOGRAM_SUFFIXES
+        .iter()
+        .find_map(|s| name.strip_suffix(s))
+        .map(str::to_owned)
 }
 
 fn time_duration(d: Duration) -> time::Duration {
@@ -75,7 +174,7 @@ fn time_duration(d: Duration) -> time::Duration {
 
 impl SeriesSource for MetricHistory {
     fn instant(&self, sel: &Selector, at: OffsetDateTime) -> Option<f64> {
-        self.series.instant(sel, at)
+        self.tier(&sel.name)?.instant(sel, at)
     }
 
     fn samples(
@@ -84,7 +183,9 @@ impl SeriesSource for MetricHistory {
         from: OffsetDateTime,
         to: OffsetDateTime,
     ) -> Vec<(OffsetDateTime, f64)> {
-        self.series.samples(sel, from, to)
+        self.tier(&sel.name)
+            .map(|t| t.samples(sel, from, to))
+            .unwrap_or_default()
     }
 
     fn histogram(
@@ -93,11 +194,11 @@ impl SeriesSource for MetricHistory {
         from: OffsetDateTime,
         to: OffsetDateTime,
     ) -> Option<HistogramDelta> {
-        self.series.histogram(sel, from, to)
+        self.tier(&sel.name)?.histogram(sel, from, to)
     }
 
     fn has_metric(&self, name: &str) -> bool {
-        self.series.has_metric(name)
+        self.tier(name).is_some_and(|t| t.has_metric(name))
     }
 }
 
@@ -189,5 +290,50 @@ mod tests {
         h.record(&counter(0, 1));
         h.record(&counter(60, 2));
         assert_eq!(eval(&h, "min_over_time(x_total[1h])", 60), Some(1.0));
+    }
+
+    fn gauge(name: &str, value: f64) -> Sample {
+        Sample {
+            name: name.to_owned(),
+            labels: Labels::new(),
+            value: MetricValue::Gauge { value },
+        }
+    }
+
+    #[test]
+    fn only_the_metrics_rules_read_are_kept_each_for_its_own_lookback() {
+        let rules = RuleFile::parse(
+            "[[rules]]\nname = \"A\"\nexpr = 'rate(h_sum[5m]) / rate(h_count[5m]) > 1'\nseverity = \"info\"\n\
+             [[rules]]\nname = \"B\"\nexpr = 'min_over_time(disk[1h]) > 1'\nseverity = \"info\"\n",
+            "test.toml",
+        )
+        .expect("valid rules");
+        let mut h = MetricHistory::for_rules(&rules);
+        for at in [0, 900, 1800] {
+            h.record(&MetricsSnapshot {
+                at: t(at),
+                samples: vec![
+                    gauge("disk", at as f64 + 1.0),
+                    gauge("unread", 1.0),
+                    Sample {
+                        name: "h".to_owned(),
+                        labels: Labels::new(),
+                        value: MetricValue::Histogram {
+                            count: at as u64,
+                            sum: at as f64 * 2.0,
+                            buckets: vec![(1.0, at as u64)],
+                        },
+                    },
+                ],
+            });
+        }
+        assert!(!h.has_metric("unread"), "no rule reads it");
+        assert_eq!(eval(&h, "unread", 1800), None);
+        // The disk gauge is kept for an hour: its first sample is still there...
+        assert_eq!(eval(&h, "min_over_time(disk[1h])", 1800), Some(1.0));
+        // ... the histogram for 10 minutes: only its last sample is.
+        assert_eq!(eval(&h, "h_count", 1800), Some(1800.0));
+        assert_eq!(eval(&h, "min_over_time(h_sum[1h])", 1800), Some(3600.0));
+        assert_eq!(h.keep(), Duration::from_secs(3600) + STALENESS);
     }
 }

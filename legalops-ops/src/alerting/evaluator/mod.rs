@@ -19,76 +19,25 @@ use legalops_core::alerting::rule::Rule;
 use legalops_core::alerting::state::{Transition, step};
 use legalops_core::alerting::{AlertState, AlertStore, LeaseStore, RuleStateRecord};
 use legalops_core::alerts::{Alert, AlertStatus, fingerprint};
-use legalops_core::health::Status;
 use legalops_core::{Error, Result, SharedClock};
 use time::OffsetDateTime;
 use tokio::task::JoinHandle;
 
 use super::history::MetricHistory;
-use crate::health::{HealthRegistry, Probe};
+use crate::health::HealthRegistry;
 use crate::metrics::Registry;
-use crate::metrics::names;
+
+mod metrics;
+
+use metrics::sample_health;
+pub use metrics::{
+    ALERT_EVALUATION_DURATION_SECONDS, ALERT_EVALUATION_FAILURES_TOTAL, ALERTS_FIRING,
+    BACKUP_FAILURES_TOTAL, CERTIFICATE_EXPIRY_SECONDS, HEALTH_CHECK_STATUS, LATER_METRICS,
+    ensure_default_metrics,
+};
 
 /// The lease one replica holds to evaluate rules.
 pub const EVALUATOR_LEASE: &str = "alerting.evaluator";
-/// Gauge: the health of each detailed check, labelled `check`: 0 pass, 1 warn, 2 fail.
-pub const HEALTH_CHECK_STATUS: &str = "legalops_health_check_status";
-/// Gauge: seconds until the served certificate expires (set by whoever checks it; not
-/// registered here, so that a deployment without TLS has no data and no alert).
-pub const CERTIFICATE_EXPIRY_SECONDS: &str = "legalops_certificate_expiry_seconds";
-/// Counter: backups that failed.
-pub const BACKUP_FAILURES_TOTAL: &str = "legalops_backup_failures_total";
-/// Gauge: alerts firing as this replica last saw them.
-pub const ALERTS_FIRING: &str = "legalops_alerts_firing";
-/// Counter: evaluation ticks that failed (lease or store errors).
-pub const ALERT_EVALUATION_FAILURES_TOTAL: &str = "legalops_alert_evaluation_failures_total";
-/// Histogram: how long one evaluation took, seconds (by the injected clock).
-pub const ALERT_EVALUATION_DURATION_SECONDS: &str = "legalops_alert_evaluation_duration_seconds";
-
-/// Metric names a rule may use although no series of them exists at start: they appear
-/// with the first request, query, sample, event or backup. Rules naming anything else
-/// (and not in [`EvaluatorConfig::known_metrics`] or the registry) are refused.
-pub const LATER_METRICS: &[&str] = &[
-    names::HTTP_REQUESTS_TOTAL,
-    names::HTTP_REQUEST_DURATION_SECONDS,
-    names::HTTP_REQUESTS_IN_FLIGHT,
-    names::HTTP_PANICS_TOTAL,
-    names::SYSTEM_CPU_USAGE_RATIO,
-    names::SYSTEM_MEMORY_USED_BYTES,
-    names::SYSTEM_MEMORY_TOTAL_BYTES,
-    names::SYSTEM_DISK_USED_BYTES,
-    names::SYSTEM_DISK_TOTAL_BYTES,
-    names::PROCESS_RESIDENT_MEMORY_BYTES,
-    names::DB_QUERY_DURATION_SECONDS,
-    names::METRICS_SINK_ERRORS_TOTAL,
-    "legalops_db_errors_total",
-    crate::security::SECURITY_EVENTS_TOTAL,
-    crate::ratelimit::RATE_LIMITED_TOTAL,
-    crate::audit::AUDIT_ENTRIES_TOTAL,
-    crate::audit::AUDIT_ERRORS_TOTAL,
-    HEALTH_CHECK_STATUS,
-    CERTIFICATE_EXPIRY_SECONDS,
-    BACKUP_FAILURES_TOTAL,
-    ALERTS_FIRING,
-    ALERT_EVALUATION_FAILURES_TOTAL,
-    ALERT_EVALUATION_DURATION_SECONDS,
-];
-
-/// Registers at zero the series the default rules count increases of, so that the first
-/// event is an increase from 0 (a series born at 1 has no earlier sample to rise from):
-/// [`BACKUP_FAILURES_TOTAL`] and `legalops_security_events_total{severity}` for each
-/// severity (without `kind`: the rules sum every kind). [`CERTIFICATE_EXPIRY_SECONDS`]
-/// and [`HEALTH_CHECK_STATUS`] are left alone: a zero would be a false reading.
-pub fn ensure_default_metrics(registry: &Registry) {
-    // Registering creates the series at 0; the handle itself is not needed.
-    let _ = registry.counter(BACKUP_FAILURES_TOTAL, &[]);
-    for severity in ["critical", "warning", "info"] {
-        let _ = registry.counter(
-            crate::security::SECURITY_EVENTS_TOTAL,
-            &[("severity", severity)],
-        );
-    }
-}
 
 /// How the evaluator runs.
 #[derive(Debug, Clone)]
@@ -309,7 +258,7 @@ impl Evaluator {
             });
         }
         if let Some(health) = &inner.config.health {
-            self.sample_health(health).await;
+            sample_health(&inner.registry, health).await;
         }
         // Evaluate at the tick's instant: the history's newest sample is at `now`.
         self.record_history(now);
@@ -430,26 +379,5 @@ impl Evaluator {
             .registry
             .gauge(ALERTS_FIRING, &[])
             .set(firing as f64);
-    }
-
-    /// Sets [`HEALTH_CHECK_STATUS`]`{check}` to the worst result of each detailed check.
-    async fn sample_health(&self, health: &HealthRegistry) {
-        let report = health.run(Probe::Detailed).await;
-        for (key, results) in &report.checks {
-            let worst = results
-                .iter()
-                .map(|r| r.status)
-                .max()
-                .unwrap_or(Status::Pass);
-            let value = match worst {
-                Status::Pass => 0.0,
-                Status::Warn => 1.0,
-                Status::Fail => 2.0,
-            };
-            self.inner
-                .registry
-                .gauge(HEALTH_CHECK_STATUS, &[("check", key.as_str())])
-                .set(value);
-        }
     }
 }

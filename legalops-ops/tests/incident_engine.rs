@@ -19,7 +19,7 @@ use legalops_core::{Error, ManualClock};
 use legalops_ops::incidents::engine::{
     INCIDENT_RESPONSE_TARGET_MET_TOTAL, INCIDENT_TIME_TO_ACKNOWLEDGE_SECONDS,
     INCIDENT_TIME_TO_RESOLVE_SECONDS, INCIDENTS_OPEN, IncidentConfig, IncidentEngine,
-    IncidentSignals, MISSED_DETECTION, postmortem_draft,
+    IncidentSignals, MISSED_DETECTION, postmortem_draft, recorded_reasons,
 };
 use legalops_ops::metrics::Registry;
 use time::OffsetDateTime;
@@ -490,7 +490,8 @@ async fn the_postmortem_draft_comes_from_the_timeline_for_sev1_and_not_for_sev4(
         .expect("note");
     rig.clock.set(T0 + min(50));
     let done = rig.engine.resolve(&inc.id, "alice").await.expect("resolve");
-    let reasons = vec!["security breach event".to_owned()];
+    let reasons = recorded_reasons(&done);
+    assert_eq!(reasons, ["security breach event"]);
     let md = postmortem_draft(&done, &reasons).expect("Sev1 needs one");
     for want in [
         "| Time (UTC) | Actor | Event | Details |",
@@ -500,6 +501,7 @@ async fn the_postmortem_draft_comes_from_the_timeline_for_sev1_and_not_for_sev4(
         "- Escalated to: oncall-primary, oncall-secondary",
         "| Time to acknowledge | 16m | 15m | no |",
         "- Duration: 50m",
+        "- Classification: security breach event",
         "## Root cause",
         "## Resolution",
         "## Action items",

@@ -14,7 +14,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use super::IncidentEngine;
-use super::schedule::SYSTEM_ACTOR;
+use super::schedule::{SYSTEM_ACTOR, classification_note};
 use crate::channels::dedup_key;
 
 /// The `source` of triggers the engine raises from alerts.
@@ -190,11 +190,7 @@ impl IncidentEngine {
         self.mirror("trigger", |m| m.trigger(&trigger)).await;
         let opened = incident.trigger_count == 1;
         if opened {
-            let text = format!(
-                "classified {:?}: {}",
-                class.severity,
-                class.reasons.join("; ")
-            );
+            let text = classification_note(class.severity, &class.reasons);
             incident = self
                 .inner
                 .tracker

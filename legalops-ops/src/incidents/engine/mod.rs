@@ -34,7 +34,7 @@ pub use metrics::{
     INCIDENT_TIME_TO_RESOLVE_SECONDS, INCIDENTS_OPEN,
 };
 pub use postmortem::{DATA_LOSS, MISSED_DETECTION, postmortem_draft, postmortem_required};
-pub use schedule::SYSTEM_ACTOR;
+pub use schedule::{SYSTEM_ACTOR, recorded_reasons};
 
 /// Opens, escalates and closes incidents. Cheap to clone; clones share everything.
 #[derive(Clone)]

@@ -5,6 +5,8 @@
 //! What the engine writes, and reads back (kind `note`, actor [`SYSTEM_ACTOR`]):
 //! - `escalated step <i> to <targets> (repeat <r>): <outcome>` after notifying step `i`
 //!   of repeat `r` (0-based, as in the configuration);
+//! - `classified <Sev>: <reason>; <reason>` when an alert group opens the incident, so
+//!   that the postmortem can be drafted from the record alone ([`recorded_reasons`]);
 //! - `re-triggered: <why>` when an acknowledgement timed out. It starts a new escalation
 //!   epoch, as does any status entry ending in `-> triggered`: only escalation notes after
 //!   the epoch's start count, and the policy starts over from step 0 at once.
@@ -12,7 +14,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use legalops_core::incidents::{Incident, TimelineEntry};
+use legalops_core::incidents::{Incident, IncidentSeverity, TimelineEntry};
 use time::OffsetDateTime;
 
 use super::config::EscalationPolicy;
@@ -23,6 +25,27 @@ pub const SYSTEM_ACTOR: &str = "system";
 pub const RETRIGGER_PREFIX: &str = "re-triggered:";
 /// Start of the note that records a notified escalation step.
 pub const ESCALATED_PREFIX: &str = "escalated step ";
+
+/// Start of the note that records why an incident got its severity.
+pub const CLASSIFIED_PREFIX: &str = "classified ";
+
+/// The note text recording a classification.
+pub fn classification_note(sev: IncidentSeverity, reasons: &[String]) -> String {
+    format!("{CLASSIFIED_PREFIX}{sev:?}: {}", reasons.join("; "))
+}
+
+/// The classification reasons the engine noted on `incident` (empty for an incident the
+/// engine did not open from alerts), to pass to
+/// [`postmortem_draft`](super::postmortem_draft).
+pub fn recorded_reasons(incident: &Incident) -> Vec<String> {
+    incident
+        .timeline
+        .iter()
+        .filter(|e| e.kind == "note" && e.actor == SYSTEM_ACTOR)
+        .filter_map(|e| e.text.strip_prefix(CLASSIFIED_PREFIX)?.split_once(": "))
+        .flat_map(|(_, reasons)| reasons.split("; ").map(str::to_owned))
+        .collect()
+}
 
 /// One step of one run of a policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -161,7 +184,7 @@ pub fn escalated_targets(incident: &Incident) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::incidents::engine::config::EscalationStep;
-    use legalops_core::incidents::{IncidentSeverity, IncidentStatus};
+    use legalops_core::incidents::IncidentStatus;
     use proptest::prelude::*;
     use time::macros::datetime;
 
@@ -248,6 +271,17 @@ mod tests {
             .push(note(50, format!("{RETRIGGER_PREFIX} ack timed out")));
         assert!(notified(&inc).is_empty());
         assert_eq!(due(&inc, &policy(&[0, 15, 30], 0), at(50)), [s0]);
+    }
+
+    #[test]
+    fn classification_reasons_are_read_back_from_the_record() {
+        let reasons = vec!["security breach event".to_owned(), "data loss".to_owned()];
+        let inc = incident(vec![note(
+            0,
+            classification_note(IncidentSeverity::Sev1, &reasons),
+        )]);
+        assert_eq!(recorded_reasons(&inc), reasons);
+        assert!(recorded_reasons(&incident(vec![])).is_empty());
     }
 
     #[test]

@@ -24,7 +24,7 @@ pub const ALERT_EVALUATION_DURATION_SECONDS: &str = "legalops_alert_evaluation_d
 
 /// Metric names a rule may use although no series of them exists at start: they appear
 /// with the first request, query, sample, event or backup. Rules naming anything else
-/// (and not in [`EvaluatorConfig::known_metrics`] or the registry) are refused.
+/// (and not in `EvaluatorConfig::known_metrics` or the registry) are refused.
 pub const LATER_METRICS: &[&str] = &[
     names::HTTP_REQUESTS_TOTAL,
     names::HTTP_REQUEST_DURATION_SECONDS,

@@ -14,7 +14,7 @@ use super::{IdentityService, after};
 use crate::audit::RequestMeta;
 
 /// Every scope an API key may hold.
-pub const KNOWN_SCOPES: [&str; 8] = [
+pub const KNOWN_SCOPES: [&str; 12] = [
     SCOPE_ALL,
     "health:read",
     "metrics:read",
@@ -23,6 +23,10 @@ pub const KNOWN_SCOPES: [&str; 8] = [
     "audit:read",
     "users:read",
     "users:write",
+    "alerts:read",
+    "alerts:write",
+    "incidents:read",
+    "incidents:write",
 ];
 
 /// The scope that allows everything.

@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 mod sections;
 
 pub use sections::{
-    AuditConfig, IdentityConfig, LogConfig, LogFormat, LogRotation, RateLimitsConfig,
-    SecurityConfig, UploadsConfig,
+    AlertingConfig, AuditConfig, ESCALATION_TARGETS, IdentityConfig, IncidentsConfig, LogConfig,
+    LogFormat, LogRotation, RateLimitsConfig, SecurityConfig, UploadsConfig, name_value_pairs,
 };
 
 /// The file read when no `--config` / `LEGALOPS_CONFIG` is given (if it exists).
@@ -62,6 +62,10 @@ pub struct Config {
     pub uploads: UploadsConfig,
     /// The audit trail.
     pub audit: AuditConfig,
+    /// Alert rules, evaluation and notification channels.
+    pub alerting: AlertingConfig,
+    /// Incidents and their escalation.
+    pub incidents: IncidentsConfig,
 }
 
 impl Default for Config {
@@ -83,6 +87,8 @@ impl Default for Config {
             rate_limits: RateLimitsConfig::default(),
             uploads: UploadsConfig::default(),
             audit: AuditConfig::default(),
+            alerting: AlertingConfig::default(),
+            incidents: IncidentsConfig::default(),
         }
     }
 }
@@ -128,6 +134,15 @@ pub const KEYS: &[&str] = &[
     "uploads.max_bytes",
     "uploads.clamd_url",
     "audit.checkpoint_interval_secs",
+    "alerting.rules_file",
+    "alerting.evaluation_interval_secs",
+    "alerting.channels",
+    "alerting.group_by",
+    "alerting.group_wait_secs",
+    "alerting.group_interval_secs",
+    "alerting.repeat_interval_secs",
+    "incidents.ack_timeout_secs",
+    "incidents.escalation_targets",
 ];
 
 /// The sections whose keys an environment variable names with an underscore
@@ -139,6 +154,8 @@ pub const SECTIONS: &[&str] = &[
     "rate_limits",
     "uploads",
     "audit",
+    "alerting",
+    "incidents",
 ];
 
 impl Config {
@@ -399,7 +416,8 @@ impl Config {
         positive(
             "audit.checkpoint_interval_secs",
             self.audit.checkpoint_interval_secs,
-        )
+        )?;
+        sections::validate_alerting(&self.alerting, &self.incidents)
     }
 
     /// The listen address, parsed.
@@ -596,6 +614,31 @@ mod tests {
                 "identity.idle_timeout_secs",
                 "999999",
                 "identity.idle_timeout_secs",
+            ),
+            (
+                "alerting.channels",
+                "log=log:,broken",
+                "alerting.channels[1]",
+            ),
+            (
+                "alerting.evaluation_interval_secs",
+                "0",
+                "alerting.evaluation_interval_secs",
+            ),
+            (
+                "incidents.escalation_targets",
+                "oncall-primary=pager,oncall-secondary=log,engineering-manager=log",
+                "incidents.escalation_targets[0]",
+            ),
+            (
+                "incidents.escalation_targets",
+                "oncall-primary=log",
+                "incidents.escalation_targets",
+            ),
+            (
+                "incidents.ack_timeout_secs",
+                "0",
+                "incidents.ack_timeout_secs",
             ),
         ];
         for (key, value, named) in cases {

@@ -190,3 +190,162 @@ impl Default for AuditConfig {
         }
     }
 }
+
+/// Alert rules, their evaluation, and where notifications go (docs/design/alerting.md).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertingConfig {
+    /// A TOML rule file; unset: the rules that ship (every runbook threshold).
+    pub rules_file: Option<std::path::PathBuf>,
+    /// Time between two evaluations of every rule (15 s).
+    pub evaluation_interval_secs: u64,
+    /// Notification channels as `name=url` (`log:`, `memory:`, `webhook+https://...`,
+    /// `slack+https://...`, `pagerduty://KEY`, `alertmanager+http://...`, `smtp://...`).
+    pub channels: Vec<String>,
+    /// Labels whose values form a notification group (`["alertname"]`).
+    pub group_by: Vec<String>,
+    /// How long a new group waits before its first notification (30 s).
+    pub group_wait_secs: u64,
+    /// The least time between two notifications of a changed group (5 min).
+    pub group_interval_secs: u64,
+    /// How often an unchanged firing group is re-sent (4 h).
+    pub repeat_interval_secs: u64,
+}
+
+impl Default for AlertingConfig {
+    fn default() -> Self {
+        Self {
+            rules_file: None,
+            evaluation_interval_secs: 15,
+            channels: vec!["log=log:".to_owned(), "dashboard=memory:".to_owned()],
+            group_by: vec!["alertname".to_owned()],
+            group_wait_secs: 30,
+            group_interval_secs: 300,
+            repeat_interval_secs: 4 * 3600,
+        }
+    }
+}
+
+/// Incidents opened from critical alerts, and who is paged when nobody acknowledges.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IncidentsConfig {
+    /// An acknowledged incident not being investigated after this goes back to
+    /// triggered (30 min, PagerDuty's default).
+    pub ack_timeout_secs: u64,
+    /// The runbook policy's targets (`oncall-primary`, `oncall-secondary`,
+    /// `engineering-manager`) as `target=channel`, the channel named in
+    /// `alerting.channels` (default: all three to `log`).
+    pub escalation_targets: Vec<String>,
+}
+
+impl Default for IncidentsConfig {
+    fn default() -> Self {
+        Self {
+            ack_timeout_secs: 30 * 60,
+            escalation_targets: vec![
+                "oncall-primary=log".to_owned(),
+                "oncall-secondary=log".to_owned(),
+                "engineering-manager=log".to_owned(),
+            ],
+        }
+    }
+}
+
+/// Splits `name=value` entries of list key `key`; the error names the entry
+/// (`alerting.channels[1]`) and the rule.
+pub fn name_value_pairs(
+    key: &str,
+    entries: &[String],
+) -> legalops_core::Result<Vec<(String, String)>> {
+    entries
+        .iter()
+        .enumerate()
+        .map(|(i, entry)| match entry.split_once('=') {
+            Some((name, value)) if !name.trim().is_empty() && !value.trim().is_empty() => {
+                Ok((name.trim().to_owned(), value.trim().to_owned()))
+            }
+            _ => Err(legalops_core::Error::invalid_config(
+                format!("{key}[{i}]"),
+                "must be NAME=VALUE",
+            )),
+        })
+        .collect()
+}
+
+/// The runbook escalation policy's target names, each of which must map to a channel.
+pub const ESCALATION_TARGETS: [&str; 3] =
+    ["oncall-primary", "oncall-secondary", "engineering-manager"];
+
+/// Checks `[alerting]` and `[incidents]`; the error names the key. Channel URLs are
+/// checked when the platform builds them (`alerting.channels.<name>`).
+pub(super) fn validate_alerting(
+    a: &AlertingConfig,
+    i: &IncidentsConfig,
+) -> legalops_core::Result<()> {
+    use legalops_core::Error;
+    if !(1..=3600).contains(&a.evaluation_interval_secs) {
+        return Err(Error::invalid_config(
+            "alerting.evaluation_interval_secs",
+            "must be between 1 and 3600",
+        ));
+    }
+    let channels = name_value_pairs("alerting.channels", &a.channels)?;
+    for (n, (name, _)) in channels.iter().enumerate() {
+        if channels[..n].iter().any(|(other, _)| other == name) {
+            return Err(Error::invalid_config(
+                format!("alerting.channels[{n}]"),
+                format!("channel {name:?} is defined twice"),
+            ));
+        }
+    }
+    if a.group_by.is_empty() {
+        return Err(Error::invalid_config(
+            "alerting.group_by",
+            "needs at least one label (or \"...\" for all)",
+        ));
+    }
+    if a.group_interval_secs == 0 {
+        return Err(Error::invalid_config(
+            "alerting.group_interval_secs",
+            "must be at least 1",
+        ));
+    }
+    if a.repeat_interval_secs < a.group_interval_secs {
+        return Err(Error::invalid_config(
+            "alerting.repeat_interval_secs",
+            "must be at least alerting.group_interval_secs",
+        ));
+    }
+    if i.ack_timeout_secs == 0 || i.ack_timeout_secs > 30 * 24 * 3600 {
+        return Err(Error::invalid_config(
+            "incidents.ack_timeout_secs",
+            "must be between 1 and 2592000 (30 days)",
+        ));
+    }
+    let targets = name_value_pairs("incidents.escalation_targets", &i.escalation_targets)?;
+    for (n, (target, channel)) in targets.iter().enumerate() {
+        if !channels.iter().any(|(name, _)| name == channel) {
+            return Err(Error::invalid_config(
+                format!("incidents.escalation_targets[{n}]"),
+                format!("channel {channel:?} is not in alerting.channels"),
+            ));
+        }
+        if targets[..n].iter().any(|(other, _)| other == target) {
+            return Err(Error::invalid_config(
+                format!("incidents.escalation_targets[{n}]"),
+                format!("target {target:?} is mapped twice"),
+            ));
+        }
+    }
+    if let Some(missing) = ESCALATION_TARGETS
+        .iter()
+        .find(|t| !targets.iter().any(|(name, _)| name == *t))
+    {
+        return Err(Error::invalid_config(
+            "incidents.escalation_targets",
+            format!("the runbook policy pages {missing:?}: map it to a channel"),
+        ));
+    }
+    Ok(())
+}

@@ -15,12 +15,15 @@ use legalops_core::records::Records;
 use legalops_core::scan::Scanner;
 use legalops_core::security::rules::{IpSet, TargetRules};
 use legalops_core::{Result, SharedClock, SystemClock};
+use legalops_ops::alerting::evaluator::{Evaluator, TickOutcome};
+use legalops_ops::alerting::notifier::Notifier;
 use legalops_ops::audit::{Auditor, spawn_checkpointer};
 use legalops_ops::health::checks::{
     DatabaseCheck, DiskCheck, DocumentStoreCheck, MemoryCheck, SchemaVersionCheck, UptimeCheck,
 };
 use legalops_ops::health::{HealthRegistry, Probe};
 use legalops_ops::identity::IdentityService;
+use legalops_ops::incidents::engine::IncidentEngine;
 use legalops_ops::metrics::reports::SystemSampler;
 use legalops_ops::metrics::{Registry, RollupSink, spawn_collector};
 use legalops_ops::ratelimit::RateLimiter;
@@ -54,6 +57,7 @@ struct Inner {
     system: SystemSampler,
     started: OffsetDateTime,
     service_id: String,
+    alerting: wiring::Alerting,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -249,6 +253,16 @@ impl PlatformBuilder {
             clock.clone(),
         ));
 
+        // One evaluator per deployment: each platform is a replica with its own lease id.
+        let holder = format!("{}#{}", config.listen, uuid::Uuid::new_v4());
+        let alerting = wiring::alerting(&config, &records, &registry, &health, &clock, &holder)?;
+        alerting.evaluator.load().await?;
+        tasks.push(wiring::spawn_alerting(
+            alerting.clone(),
+            Duration::from_secs(config.alerting.evaluation_interval_secs),
+            &registry,
+        ));
+
         let service_id = format!("legalops@{}", config.listen);
         let inner = Inner {
             auditor,
@@ -267,6 +281,7 @@ impl PlatformBuilder {
             system,
             started,
             service_id,
+            alerting,
             tasks,
         };
         Ok((
@@ -360,6 +375,24 @@ impl Platform {
     /// The `serviceId` of health reports.
     pub fn service_id(&self) -> &str {
         &self.inner.service_id
+    }
+    /// The alert rule evaluator.
+    pub fn evaluator(&self) -> &Evaluator {
+        &self.inner.alerting.evaluator
+    }
+    /// The notifier: routing, channels, silences.
+    pub fn notifier(&self) -> &Notifier {
+        &self.inner.alerting.notifier
+    }
+    /// The incident engine.
+    pub fn incidents(&self) -> &IncidentEngine {
+        &self.inner.alerting.incidents
+    }
+    /// One alerting round, as the background task runs it every
+    /// `alerting.evaluation_interval_secs`: evaluate the rules, notify the due groups,
+    /// open or update incidents, run escalations. For tests and tools that drive time.
+    pub async fn run_alerting_once(&self) -> Result<TickOutcome> {
+        self.inner.alerting.run_once().await
     }
     /// How long the platform has run.
     pub fn uptime(&self) -> Duration {

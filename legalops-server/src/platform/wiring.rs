@@ -1,9 +1,22 @@
 //! From the server's configuration to the engines' own (security, rate limits, identity,
-//! scanning), and the platform's housekeeping task. Kept apart from the builder so that
+//! scanning, alerting and incidents), the platform's housekeeping task and its alerting
+//! round. Kept apart from the builder so that
 //! each conversion reads as one table of keys.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
+
+use legalops_core::alerting::routing::{RouteConfig, group_key};
+use legalops_core::alerting::rule::{Rule, RuleFile, default_rules};
+use legalops_core::alerts::Alert;
+use legalops_ops::alerting::evaluator::{
+    ALERT_EVALUATION_FAILURES_TOTAL, Evaluator, EvaluatorConfig, TickOutcome,
+};
+use legalops_ops::alerting::notifier::{Notifier, NotifierConfig, channels_from_urls};
+use legalops_ops::health::HealthRegistry;
+use legalops_ops::incidents::engine::{IncidentConfig, IncidentEngine, IncidentSignals};
+use legalops_ops::metrics::Registry;
 
 use legalops_core::records::Records;
 use legalops_core::scan::Scanner;
@@ -17,7 +30,7 @@ use legalops_ops::ratelimit::{
 use legalops_ops::scan::{ChainScanner, ClamdScanner};
 use legalops_ops::security::SecurityConfig;
 
-use crate::config::Config;
+use crate::config::{Config, name_value_pairs};
 
 /// Sessions that ended (expired or revoked) are deleted this long after (their history is
 /// in the audit trail).
@@ -130,5 +143,177 @@ pub(super) fn scanner(c: &Config) -> Result<Arc<dyn Scanner>> {
             builtin,
             Arc::new(ClamdScanner::from_url(url)?),
         ])?),
+    })
+}
+
+/// The alerting pipeline of one platform: rules evaluated, alerts routed to channels,
+/// critical groups turned into incidents.
+#[derive(Clone)]
+pub(super) struct Alerting {
+    pub(super) evaluator: Evaluator,
+    pub(super) notifier: Notifier,
+    pub(super) incidents: IncidentEngine,
+}
+
+/// The rules in force: `alerting.rules_file`, or the shipped ones. A file that cannot be
+/// read or does not compile is an error naming the key or the rule.
+pub(super) fn alert_rules(c: &Config) -> Result<Vec<Rule>> {
+    match &c.alerting.rules_file {
+        None => RuleFile::parse(default_rules(), "default rules"),
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                Error::invalid_config(
+                    "alerting.rules_file",
+                    format!("cannot read {}: {e}", path.display()),
+                )
+            })?;
+            RuleFile::parse(&text, &path.display().to_string())
+        }
+    }
+}
+
+/// Builds the evaluator (holding the lease as `holder`), the notifier over the configured
+/// channels and the incident engine paging the runbook's targets through them.
+pub(super) fn alerting(
+    c: &Config,
+    records: &Records,
+    registry: &Registry,
+    health: &HealthRegistry,
+    clock: &SharedClock,
+    holder: &str,
+) -> Result<Alerting> {
+    let external_url = c
+        .external_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", c.listen));
+    let a = &c.alerting;
+    let evaluator = Evaluator::new(
+        alert_rules(c)?,
+        registry.clone(),
+        records.alerts.clone(),
+        records.leases.clone(),
+        clock.clone(),
+        holder,
+        EvaluatorConfig {
+            interval: Duration::from_secs(a.evaluation_interval_secs),
+            external_url: external_url.clone(),
+            health: Some(health.clone()),
+            ..EvaluatorConfig::default()
+        },
+    )?;
+    let pairs = name_value_pairs("alerting.channels", &a.channels)?;
+    let channels = channels_from_urls(&pairs, clock.clone())?;
+    let notifier = Notifier::new(
+        records.alerts.clone(),
+        channels.clone(),
+        NotifierConfig {
+            route: route_config(c),
+            external_url: external_url.clone(),
+            ..NotifierConfig::default()
+        },
+        clock.clone(),
+        Some(registry.clone()),
+    )?;
+    let mut targets = Vec::new();
+    for (n, (target, channel)) in name_value_pairs(
+        "incidents.escalation_targets",
+        &c.incidents.escalation_targets,
+    )?
+    .into_iter()
+    .enumerate()
+    {
+        let found = channels.iter().find(|(name, _)| *name == channel);
+        let Some((_, ch)) = found else {
+            return Err(Error::invalid_config(
+                format!("incidents.escalation_targets[{n}]"),
+                format!("channel {channel:?} is not in alerting.channels"),
+            ));
+        };
+        targets.push((target, ch.clone()));
+    }
+    let incidents = IncidentEngine::builder(records.incidents.clone())
+        .targets(targets)
+        .clock(clock.clone())
+        .registry(registry.clone())
+        .config(IncidentConfig {
+            ack_timeout: Duration::from_secs(c.incidents.ack_timeout_secs),
+            external_url,
+            ..IncidentConfig::default()
+        })
+        .build()?;
+    Ok(Alerting {
+        evaluator,
+        notifier,
+        incidents,
+    })
+}
+
+/// The notifier's grouping and timers from `[alerting]`.
+pub(super) fn route_config(c: &Config) -> RouteConfig {
+    let a = &c.alerting;
+    RouteConfig {
+        group_by: a.group_by.clone(),
+        group_wait: Duration::from_secs(a.group_wait_secs),
+        group_interval: Duration::from_secs(a.group_interval_secs),
+        repeat_interval: Duration::from_secs(a.repeat_interval_secs),
+    }
+}
+
+impl Alerting {
+    /// One round: evaluate; if this replica evaluated, notify the due groups and hand
+    /// each group of alerts to the incident engine; then run escalations and ack
+    /// timeouts. A failing stage is logged and the later ones still run (an unreachable
+    /// channel must not stop incidents from opening); the first error is returned.
+    pub(super) async fn run_once(&self) -> Result<TickOutcome> {
+        let outcome = self.evaluator.tick().await?;
+        let mut first_err = None;
+        if outcome.evaluated {
+            if let Err(e) = self.notifier.process(&outcome.alerts).await {
+                tracing::warn!(error = %e, "alert notification failed; retrying next round");
+                first_err.get_or_insert(e);
+            }
+            let group_by = &self.notifier.config().route.group_by;
+            let mut groups: BTreeMap<String, Vec<Alert>> = BTreeMap::new();
+            for alert in &outcome.alerts {
+                let (key, _) = group_key(&alert.labels, group_by);
+                groups.entry(key).or_default().push(alert.clone());
+            }
+            let signals = IncidentSignals::default();
+            for (key, alerts) in groups {
+                if let Err(e) = self.incidents.on_alert_group(&key, &alerts, &signals).await {
+                    tracing::warn!(error = %e, group = %key, "incident update failed; retrying next round");
+                    first_err.get_or_insert(e);
+                }
+            }
+        }
+        if let Err(e) = self.incidents.tick().await {
+            tracing::warn!(error = %e, "incident escalation failed; retrying next round");
+            first_err.get_or_insert(e);
+        }
+        match first_err {
+            None => Ok(outcome),
+            Some(e) => Err(e),
+        }
+    }
+}
+
+/// Runs [`Alerting::run_once`] every `interval` until aborted; failures are logged and
+/// counted, and the next round tries again.
+pub(super) fn spawn_alerting(
+    alerting: Alerting,
+    interval: Duration,
+    registry: &Registry,
+) -> tokio::task::JoinHandle<()> {
+    let failures = registry.counter(ALERT_EVALUATION_FAILURES_TOTAL, &[]);
+    tokio::spawn(async move {
+        let mut timer = tokio::time::interval(interval.max(Duration::from_millis(1)));
+        timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            timer.tick().await;
+            if let Err(e) = alerting.run_once().await {
+                failures.increment(1);
+                tracing::warn!(error = %e, "alerting round failed");
+            }
+        }
     })
 }

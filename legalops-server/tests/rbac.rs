@@ -57,6 +57,14 @@ const TABLE: &[(&str, &str, &[Who])] = {
         ("GET", "/api/audit/proof", ADMINS),
         ("GET", "/api/users", ADMINS),
         ("GET", "/api/admin/api-keys", ADMINS),
+        ("GET", "/api/alerts", ADMINS),
+        ("GET", "/api/silences", ADMINS),
+        ("GET", "/api/incidents", ADMINS),
+        ("GET", "/api/incidents/no-such-id", ADMINS),
+        ("GET", "/api/incidents/no-such-id/postmortem", ADMINS),
+        ("GET", "/api/performance/metrics", ADMINS),
+        ("GET", "/api/performance/database", ADMINS),
+        ("GET", "/api/performance/cache", ADMINS),
     ]
 };
 

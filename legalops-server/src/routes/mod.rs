@@ -7,11 +7,14 @@ use axum::routing::{MethodRouter, delete, get, post, put};
 use crate::access::Access;
 use crate::platform::Platform;
 
+pub mod alerts;
 pub mod audit;
 pub mod auth;
 pub mod documents;
 pub mod health;
+pub mod incidents;
 pub mod metrics;
+pub mod performance;
 pub mod security;
 pub mod users;
 
@@ -165,5 +168,101 @@ pub fn table() -> Vec<Route> {
             get(audit::proof),
         ),
         ("POST", "/api/documents", User, post(documents::upload)),
+        (
+            "GET",
+            "/api/alerts",
+            Admin("alerts:read"),
+            get(alerts::list),
+        ),
+        (
+            "GET",
+            "/api/silences",
+            Admin("alerts:read"),
+            get(alerts::silences),
+        ),
+        (
+            "POST",
+            "/api/silences",
+            Admin("alerts:write"),
+            post(alerts::create_silence),
+        ),
+        (
+            "DELETE",
+            "/api/silences/{id}",
+            Admin("alerts:write"),
+            delete(alerts::expire_silence),
+        ),
+        (
+            "GET",
+            "/api/incidents",
+            Admin("incidents:read"),
+            get(incidents::list),
+        ),
+        (
+            "GET",
+            "/api/incidents/{id}",
+            Admin("incidents:read"),
+            get(incidents::get),
+        ),
+        (
+            "POST",
+            "/api/incidents/{id}/acknowledge",
+            Admin("incidents:write"),
+            post(incidents::acknowledge),
+        ),
+        (
+            "POST",
+            "/api/incidents/{id}/investigate",
+            Admin("incidents:write"),
+            post(incidents::investigate),
+        ),
+        (
+            "POST",
+            "/api/incidents/{id}/resolve",
+            Admin("incidents:write"),
+            post(incidents::resolve),
+        ),
+        (
+            "POST",
+            "/api/incidents/{id}/review",
+            Admin("incidents:write"),
+            post(incidents::review),
+        ),
+        (
+            "POST",
+            "/api/incidents/{id}/close",
+            Admin("incidents:write"),
+            post(incidents::close),
+        ),
+        (
+            "POST",
+            "/api/incidents/{id}/notes",
+            Admin("incidents:write"),
+            post(incidents::note),
+        ),
+        (
+            "GET",
+            "/api/incidents/{id}/postmortem",
+            Admin("incidents:read"),
+            get(incidents::postmortem),
+        ),
+        (
+            "GET",
+            "/api/performance/metrics",
+            Admin("metrics:read"),
+            get(performance::application),
+        ),
+        (
+            "GET",
+            "/api/performance/database",
+            Admin("metrics:read"),
+            get(performance::database),
+        ),
+        (
+            "GET",
+            "/api/performance/cache",
+            Admin("metrics:read"),
+            get(performance::cache),
+        ),
     ]
 }

@@ -305,8 +305,11 @@ pub(super) fn spawn_alerting(
     registry: &Registry,
 ) -> tokio::task::JoinHandle<()> {
     let failures = registry.counter(ALERT_EVALUATION_FAILURES_TOTAL, &[]);
+    let interval = interval.max(Duration::from_millis(1));
     tokio::spawn(async move {
-        let mut timer = tokio::time::interval(interval.max(Duration::from_millis(1)));
+        // The first round one interval after start (states were loaded by the build), so
+        // a caller driving rounds itself right after the build is never raced.
+        let mut timer = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
         timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             timer.tick().await;

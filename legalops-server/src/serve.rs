@@ -70,6 +70,10 @@ pub async fn serve_until_signal(
             server.abort();
         }
     }
+    // Hand rule evaluation over now rather than after the lease's time to live.
+    if let Err(e) = platform.evaluator().release().await {
+        tracing::warn!(error = %e, "could not release the alert evaluator lease");
+    }
     tracing::info!("legalops stopped");
     Ok(())
 }

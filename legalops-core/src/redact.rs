@@ -23,7 +23,16 @@ const SECRET_FRAGMENTS: [&str; 11] = [
 ];
 
 /// Field names that contain a fragment but are not secrets.
-const NOT_SECRET: [&str; 4] = ["keepalive", "keyspace", "monkey", "pinned"];
+// Identifiers that merely end in "key": alert group keys and incident dedup keys are
+// routing labels, shown in logs and APIs on purpose.
+const NOT_SECRET: [&str; 6] = [
+    "keepalive",
+    "keyspace",
+    "monkey",
+    "pinned",
+    "groupkey",
+    "dedupkey",
+];
 
 /// Whether a field called `name` holds a secret and must never be logged or shown.
 pub fn is_secret_field(name: &str) -> bool {

@@ -145,6 +145,7 @@ mod tests {
             "pin",
             "Authorization",
             "admin_token",
+            "routing_key",
         ] {
             assert!(is_secret_field(name), "{name} should be secret");
         }
@@ -153,6 +154,9 @@ mod tests {
     #[test]
     fn ordinary_fields_are_not_secret() {
         for name in [
+            "group_key",
+            "groupKey",
+            "dedup_key",
             "email",
             "method",
             "route",

@@ -10,7 +10,9 @@
 
 use pyo3::prelude::*;
 
+pub mod alerting;
 pub mod audit;
+pub mod classify;
 mod convert;
 pub mod errors;
 pub mod health;
@@ -30,5 +32,7 @@ pub fn legalops_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     security::register(m)?;
     targets::register(m)?;
     audit::register(m)?;
+    alerting::register(m)?;
+    classify::register(m)?;
     Ok(())
 }

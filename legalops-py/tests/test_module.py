@@ -81,6 +81,12 @@ def test_stubs_declare_exactly_what_the_module_exports():
         "_InclusionProofDict",
         "_ProblemDict",
         "_VerifyReportDict",
+        "_RuleDict",
+        "_SeriesArg",
+        "_EvaluationDict",
+        "_TransitionDict",
+        "_RuleTestReportDict",
+        "_ClassificationDict",
     }
     exported = {n for n in dir(_legalops) if not n.startswith("__")} | {"__version__"}
     assert declared - typing_only == exported

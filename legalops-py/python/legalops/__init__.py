@@ -1,12 +1,14 @@
 """LegalOps: the operations SDK's rules (health, thresholds, redaction, alert and object
-keys, IP bans and account lockouts) and the audit trail's verifier, from the same Rust core
-the server uses, so Python tools grade, redact and decide exactly as the service does, and an
-auditor can check the audit log fetched from the server without trusting it.
+keys, IP bans and account lockouts, alert rules and their tests, incident classification)
+and the audit trail's verifier, from the same Rust core the server uses, so Python tools
+grade, redact, alert and decide exactly as the service does, and an auditor can check the
+audit log fetched from the server without trusting it.
 
 Every error is a :class:`LegalOpsError`; each kind of failure has its own subclass.
 """
 
 from ._legalops import (
+    CLASSIFICATION_TABLE,
     GENESIS_HASH,
     HEALTH_JSON,
     MAX_KEY_LEN,
@@ -30,7 +32,11 @@ from ._legalops import (
     Status,
     __version__,
     alert_fingerprint,
+    classify,
+    default_rules,
     entry_hash,
+    escalate_after_secs,
+    evaluate_rules,
     grade,
     grade_upper,
     is_secret_field,
@@ -39,9 +45,12 @@ from ._legalops import (
     mask_last4,
     merkle_root,
     overall_status,
+    parse_rules,
     parse_target,
     redact_field,
     redact_url,
+    response_target_secs,
+    run_rule_tests,
     threshold,
     thresholds,
     validate_key,
@@ -51,6 +60,7 @@ from ._legalops import (
 )
 
 __all__ = [
+    "CLASSIFICATION_TABLE",
     "GENESIS_HASH",
     "HEALTH_JSON",
     "MAX_KEY_LEN",
@@ -74,7 +84,11 @@ __all__ = [
     "Status",
     "__version__",
     "alert_fingerprint",
+    "classify",
+    "default_rules",
     "entry_hash",
+    "escalate_after_secs",
+    "evaluate_rules",
     "grade",
     "grade_upper",
     "is_secret_field",
@@ -83,9 +97,12 @@ __all__ = [
     "mask_last4",
     "merkle_root",
     "overall_status",
+    "parse_rules",
     "parse_target",
     "redact_field",
     "redact_url",
+    "response_target_secs",
+    "run_rule_tests",
     "threshold",
     "thresholds",
     "validate_key",

@@ -48,6 +48,14 @@ __all__ = [
     "verify_audit",
     "merkle_root",
     "verify_inclusion",
+    "parse_rules",
+    "default_rules",
+    "evaluate_rules",
+    "run_rule_tests",
+    "classify",
+    "response_target_secs",
+    "escalate_after_secs",
+    "CLASSIFICATION_TABLE",
 ]
 
 HEALTH_JSON: str
@@ -58,6 +66,9 @@ MAX_KEY_LEN: int
 """Longest object key accepted, in bytes (1024)."""
 GENESIS_HASH: str
 """The ``prev_hash`` of the first audit entry: 64 zeros."""
+CLASSIFICATION_TABLE: str
+"""The incident classification table (Markdown), as on the alerting design page: the first
+row that applies decides the severity :func:`classify` returns."""
 
 # --- errors ---------------------------------------------------------------------------
 
@@ -604,3 +615,124 @@ def verify_inclusion(
     proof's own ``root`` is only the server's word) and, if ``entry_hash`` is given (from the
     entry you hold), that the proof is about that entry. Malformed hex raises
     :class:`InvalidInputError` naming the field (``proof.proof[0]``, ``root``)."""
+
+# --- alerting -------------------------------------------------------------------------
+#
+# Rule files are TOML text (``[[rules]]`` tables, see ``docs/design/alerting.md``). A file
+# that does not load raises :class:`InvalidConfigError` whose ``field`` names the rule and
+# key (``rules[0] (HighErrorRate).expr``). Durations are float seconds.
+
+_Instant = Union[datetime, str]
+_RuleSeverity = Literal["critical", "warning", "info", "none"]
+_AlertSeverity = Literal["critical", "warning", "info"]
+_IncidentSeverity = Literal["sev1", "sev2", "sev3", "sev4"]
+
+class _RuleDict(TypedDict):
+    """One rule of a loaded rule file."""
+
+    name: str
+    expr: str
+    """The condition, in canonical form."""
+    recover: Optional[str]
+    """The recovery condition (hysteresis), in canonical form, if any."""
+    for_secs: float
+    keep_firing_for_secs: float
+    severity: _RuleSeverity
+    labels: dict[str, str]
+    """The alert's identity: the rule's labels plus ``alertname`` and ``severity``."""
+    annotations: dict[str, str]
+    """The annotation templates (``{{ $value }}``, ``{{ $labels.NAME }}``)."""
+
+class _SeriesArg(TypedDict, total=False):
+    """One input series of :func:`evaluate_rules`; ``labels`` may be left out."""
+
+    name: str
+    labels: Mapping[str, str]
+    samples: Sequence[tuple[_Instant, Optional[float]]]
+    """``(time, value)`` pairs; a value of None ends the series (staleness marker)."""
+
+class _EvaluationDict(TypedDict):
+    """A rule evaluated at one instant."""
+
+    name: str
+    value: Optional[float]
+    """The expression's value (``$value``: the left side of a comparison); None: no data."""
+    condition: bool
+    """Whether the condition holds (a bare value holds when non-zero)."""
+    recovered: Optional[bool]
+    """Whether the recovery condition holds; None when the rule has none."""
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    """Rendered with the value."""
+
+class _TransitionDict(TypedDict):
+    """A state change during a rule test run."""
+
+    at_secs: float
+    """From time 0 of the test file."""
+    rule: str
+    state: Literal["pending", "firing", "resolved", "inactive"]
+    """The state entered."""
+
+class _RuleTestReportDict(TypedDict):
+    """The outcome of :func:`run_rule_tests`."""
+
+    checks: int
+    """Expectations checked (one per expected alert)."""
+    passed: int
+    failed: int
+    ok: bool
+    """Whether every expectation held."""
+    mismatches: list[str]
+    """One line per expectation that did not hold, naming the rule
+    (``at 3m: expected HighErrorRate pending, got firing``)."""
+    transitions: list[_TransitionDict]
+
+class _ClassificationDict(TypedDict):
+    """An incident's severity and why."""
+
+    severity: _IncidentSeverity
+    reasons: list[str]
+    """The signals that decided it, in the table's words."""
+
+def parse_rules(toml_text: str) -> list[_RuleDict]:
+    """Loads a rule file as the server does; raises :class:`InvalidConfigError` naming the
+    rule (an expression that does not parse, a duplicate name, an unknown template
+    variable)."""
+
+def default_rules() -> str:
+    """The text of the rule file that ships with LegalOps (it includes the Watchdog)."""
+
+def evaluate_rules(
+    rules_toml: str,
+    series: Sequence[Union[_SeriesArg, Mapping[str, Any]]],
+    at: _Instant,
+) -> list[_EvaluationDict]:
+    """Evaluates every rule at ``at`` over the given samples, one dict per rule in file
+    order. Times are aware datetimes or RFC 3339 strings. A malformed series raises
+    :class:`InvalidInputError` naming it (``series[0].samples[3]``). Runs without the GIL."""
+
+def run_rule_tests(rules_toml: str, test_toml: str) -> _RuleTestReportDict:
+    """Runs a rule test file (promtool's format, as ``legalops alerts test``) against the
+    rules; a malformed file raises :class:`InvalidConfigError` naming the key. Runs without
+    the GIL."""
+
+def classify(
+    alert_severity: _AlertSeverity,
+    error_rate_5xx_percent: Optional[float] = None,
+    error_rate_4xx_percent: Optional[float] = None,
+    failing_routes: int = 0,
+    failing_checks: Sequence[str] = [],
+    data_loss: bool = False,
+    security_breach: bool = False,
+) -> _ClassificationDict:
+    """Classifies an incident by :data:`CLASSIFICATION_TABLE`. A rate of None is not
+    measured; a rate that is not finite counts as over its threshold. Failing checks are
+    ``component:measurement`` names. An unknown ``alert_severity`` raises
+    :class:`InvalidInputError`."""
+
+def response_target_secs(sev: _IncidentSeverity) -> float:
+    """How soon an incident must be responded to: 15 min, 1 h, 4 h, 24 h for sev1..sev4."""
+
+def escalate_after_secs(sev: _IncidentSeverity) -> float:
+    """How long an unresolved incident waits before escalating: 0, 2 h, 8 h, 48 h."""

@@ -38,6 +38,7 @@ use crate::config::Config;
 use crate::middleware::{PanicToProblem, request_context};
 use crate::routes;
 
+mod signals;
 mod wiring;
 
 struct Inner {
@@ -255,7 +256,9 @@ impl PlatformBuilder {
 
         // One evaluator per deployment: each platform is a replica with its own lease id.
         let holder = format!("{}#{}", config.listen, uuid::Uuid::new_v4());
-        let alerting = wiring::alerting(&config, &records, &registry, &health, &clock, &holder)?;
+        let alerting = wiring::alerting(
+            &config, &records, &registry, &health, &security, &clock, &holder,
+        )?;
         alerting.evaluator.load().await?;
         tasks.push(wiring::spawn_alerting(
             alerting.clone(),

@@ -3,19 +3,18 @@
 //! round. Kept apart from the builder so that
 //! each conversion reads as one table of keys.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use legalops_core::alerting::routing::{RouteConfig, group_key};
+use legalops_core::alerting::routing::RouteConfig;
 use legalops_core::alerting::rule::{Rule, RuleFile, default_rules};
-use legalops_core::alerts::Alert;
 use legalops_ops::alerting::evaluator::{
     ALERT_EVALUATION_FAILURES_TOTAL, Evaluator, EvaluatorConfig, TickOutcome,
 };
 use legalops_ops::alerting::notifier::{Notifier, NotifierConfig, channels_from_urls};
 use legalops_ops::health::HealthRegistry;
-use legalops_ops::incidents::engine::{IncidentConfig, IncidentEngine, IncidentSignals};
+use legalops_ops::incidents::engine::{IncidentConfig, IncidentEngine};
 use legalops_ops::metrics::Registry;
 
 use legalops_core::records::Records;
@@ -28,8 +27,9 @@ use legalops_ops::ratelimit::{
     GROUP_API, GROUP_AUTH, GROUP_FORMATIONS, GROUP_UPLOADS, Quota, RateLimitConfig, RateLimiter,
 };
 use legalops_ops::scan::{ChainScanner, ClamdScanner};
-use legalops_ops::security::SecurityConfig;
+use legalops_ops::security::{SecurityConfig, SecurityEngine};
 
+use super::signals::{SignalSource, incident_groups};
 use crate::config::{Config, name_value_pairs};
 
 /// Sessions that ended (expired or revoked) are deleted this long after (their history is
@@ -147,12 +147,13 @@ pub(super) fn scanner(c: &Config) -> Result<Arc<dyn Scanner>> {
 }
 
 /// The alerting pipeline of one platform: rules evaluated, alerts routed to channels,
-/// critical groups turned into incidents.
+/// critical groups turned into incidents classified by what the platform knows.
 #[derive(Clone)]
 pub(super) struct Alerting {
     pub(super) evaluator: Evaluator,
     pub(super) notifier: Notifier,
     pub(super) incidents: IncidentEngine,
+    signals: Arc<SignalSource>,
 }
 
 /// The rules in force: `alerting.rules_file`, or the shipped ones. A file that cannot be
@@ -173,12 +174,14 @@ pub(super) fn alert_rules(c: &Config) -> Result<Vec<Rule>> {
 }
 
 /// Builds the evaluator (holding the lease as `holder`), the notifier over the configured
-/// channels and the incident engine paging the runbook's targets through them.
+/// channels, the incident engine paging the runbook's targets through them, and the
+/// incident signals read from the registry and `security`'s events.
 pub(super) fn alerting(
     c: &Config,
     records: &Records,
     registry: &Registry,
     health: &HealthRegistry,
+    security: &SecurityEngine,
     clock: &SharedClock,
     holder: &str,
 ) -> Result<Alerting> {
@@ -241,10 +244,16 @@ pub(super) fn alerting(
             ..IncidentConfig::default()
         })
         .build()?;
+    let signals = Arc::new(SignalSource::new(
+        registry.clone(),
+        security.clone(),
+        clock.clone(),
+    ));
     Ok(Alerting {
         evaluator,
         notifier,
         incidents,
+        signals,
     })
 }
 
@@ -261,7 +270,9 @@ pub(super) fn route_config(c: &Config) -> RouteConfig {
 
 impl Alerting {
     /// One round: evaluate; if this replica evaluated, notify the due groups and hand
-    /// each group of alerts to the incident engine; then run escalations and ack
+    /// each group of alerts to the incident engine with the round's signals (windowed
+    /// error rates, failing checks, security breach: see `signals`), leaving out what
+    /// silences, maintenance windows and inhibition mute; then run escalations and ack
     /// timeouts. A failing stage is logged and the later ones still run (an unreachable
     /// channel must not stop incidents from opening); the first error is returned.
     pub(super) async fn run_once(&self) -> Result<TickOutcome> {
@@ -272,16 +283,29 @@ impl Alerting {
                 tracing::warn!(error = %e, "alert notification failed; retrying next round");
                 first_err.get_or_insert(e);
             }
+            let signals = self.signals.gather().await;
+            // What cannot be muted-checked is paged: a missed page is worse than one that
+            // a silence should have stopped.
+            let muted: BTreeSet<String> = match self.notifier.muted(&outcome.alerts).await {
+                Ok(m) => m.into_iter().map(|m| m.fingerprint).collect(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read silences; paging regardless");
+                    first_err.get_or_insert(e);
+                    BTreeSet::new()
+                }
+            };
             let group_by = &self.notifier.config().route.group_by;
-            let mut groups: BTreeMap<String, Vec<Alert>> = BTreeMap::new();
-            for alert in &outcome.alerts {
-                let (key, _) = group_key(&alert.labels, group_by);
-                groups.entry(key).or_default().push(alert.clone());
-            }
-            let signals = IncidentSignals::default();
-            for (key, alerts) in groups {
-                if let Err(e) = self.incidents.on_alert_group(&key, &alerts, &signals).await {
-                    tracing::warn!(error = %e, group = %key, "incident update failed; retrying next round");
+            for group in incident_groups(&outcome.alerts, group_by, &muted) {
+                let mut signals = signals.clone();
+                // A breach raises a critical group to Sev1; it must not make every other
+                // firing group (the Watchdog) an incident of its own.
+                signals.security_breach &= group.critical;
+                if let Err(e) = self
+                    .incidents
+                    .on_alert_group(&group.key, &group.alerts, &signals)
+                    .await
+                {
+                    tracing::warn!(error = %e, group = %group.key, "incident update failed; retrying next round");
                     first_err.get_or_insert(e);
                 }
             }

@@ -1,7 +1,9 @@
-//! The `legalops` command line: `serve`, `health` and `config check`.
+//! The `legalops` command line: `serve`, `health`, `config check`, `audit`, `alerts`, and
+//! the operator's remote commands `silence` and `incident` (in [`remote`]).
 //!
-//! Exit codes are stable for automation: 0 ok; 1 the server answered unhealthy (like
-//! `curl -f`); 2 bad configuration or arguments; 3 the server could not be reached.
+//! Exit codes are stable for automation: 0 ok; 1 the server answered unhealthy or refused
+//! (4xx/5xx, like `curl -f`); 2 bad configuration or arguments; 3 the server could not be
+//! reached.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,6 +13,8 @@ use clap::{Args, Parser, Subcommand};
 use legalops_core::{Error, Result, SystemClock};
 
 use crate::config::{Config, DEFAULT_CONFIG_FILE};
+
+mod remote;
 
 /// Exit code: the server answered, and it is unhealthy.
 pub const EXIT_UNHEALTHY: u8 = 1;
@@ -42,6 +46,10 @@ enum Command {
     /// Alert rules: check a rule file, run rule tests.
     #[command(subcommand)]
     Alerts(AlertsCommand),
+    /// Silences on a running server: list, add, expire.
+    Silence(remote::SilenceArgs),
+    /// Incidents on a running server: list, show, lifecycle moves, notes, postmortem.
+    Incident(remote::IncidentArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -163,6 +171,8 @@ pub fn main() -> ExitCode {
         }
         Command::Health(args) => runtime(|| health(args)),
         Command::Alerts(cmd) => alerts(cmd),
+        Command::Silence(args) => runtime(|| remote::silence(args)),
+        Command::Incident(args) => runtime(|| remote::incident(args)),
         Command::Audit(cmd) => {
             let source = match &cmd {
                 AuditCommand::Verify(a) => &a.source,

@@ -274,6 +274,91 @@ async fn a_failing_database_opens_exactly_one_incident_that_the_api_moves() {
     );
 }
 
+/// Takes the database down and runs rounds past DatabaseDown's `for` (1 m).
+async fn database_down_until_firing(p: &Platform, db: &SwitchableDb, clock: &ManualClock) {
+    db.down.store(1, Ordering::SeqCst);
+    for _ in 0..5 {
+        p.run_alerting_once().await.expect("round");
+        clock.advance(Duration::from_secs(20));
+    }
+    p.run_alerting_once().await.expect("round");
+    let a = admin(p, Method::GET, "/api/alerts", None).await;
+    assert_eq!(
+        rule(&a.body, "DatabaseDown").expect("listed")["state"],
+        "firing",
+        "{}",
+        a.text
+    );
+}
+
+#[tokio::test]
+async fn a_failing_database_opens_a_sev1_incident_naming_the_failing_check() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = clock();
+    let (p, db) = platform(alerting_config(dir.path()), &clock)
+        .await
+        .expect("platform");
+    database_down_until_firing(&p, &db, &clock).await;
+    let open = admin(&p, Method::GET, "/api/incidents", None).await;
+    let list = open.body.as_array().expect("list");
+    assert_eq!(list.len(), 1, "{}", open.text);
+    assert_eq!(list[0]["severity"], "sev1", "{}", open.text);
+    let id = list[0]["id"].as_str().expect("id");
+    let one = admin(&p, Method::GET, &format!("/api/incidents/{id}"), None).await;
+    let classified = one.body["timeline"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .filter_map(|e| serde_json::to_string(e).ok())
+        .find(|e| e.contains("classified Sev1"))
+        .unwrap_or_default();
+    assert!(
+        classified.contains("database:responseTime"),
+        "the reasons name the failing check: {}",
+        one.text
+    );
+}
+
+#[tokio::test]
+async fn a_silence_made_before_the_database_fails_prevents_the_incident() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = clock();
+    let (p, db) = platform(alerting_config(dir.path()), &clock)
+        .await
+        .expect("platform");
+    let ends = (clock.now() + time::Duration::hours(2))
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("rfc3339");
+    let made = admin(
+        &p,
+        Method::POST,
+        "/api/silences",
+        Some(
+            json!({"matchers": [{"name": "alertname", "op": "=", "value": "DatabaseDown"}],
+                    "endsAt": ends, "comment": "planned database failover"}),
+        ),
+    )
+    .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.text);
+    database_down_until_firing(&p, &db, &clock).await;
+    let a = admin(&p, Method::GET, "/api/alerts", None).await;
+    assert_eq!(
+        a.body["muted"][0]["reason"]["kind"], "silenced",
+        "{}",
+        a.text
+    );
+    let open = admin(&p, Method::GET, "/api/incidents?open=false", None).await;
+    assert_eq!(open.body, json!([]), "silenced: no incident: {}", open.text);
+
+    // Expired, the same firing alert pages.
+    let id = made.body["id"].as_str().expect("id");
+    let gone = admin(&p, Method::DELETE, &format!("/api/silences/{id}"), None).await;
+    assert_eq!(gone.status, StatusCode::OK, "{}", gone.text);
+    p.run_alerting_once().await.expect("round");
+    let open = admin(&p, Method::GET, "/api/incidents", None).await;
+    assert_eq!(open.body.as_array().map(Vec::len), Some(1), "{}", open.text);
+}
+
 #[tokio::test]
 async fn a_rule_naming_an_unknown_metric_stops_the_start_naming_the_rule() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -14,7 +14,7 @@ use legalops_core::alerting::rule::{self, Rule, RuleFile};
 use legalops_core::alerting::state::Transition;
 use legalops_core::metrics::Labels;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList};
+use pyo3::types::{PyDict, PyList, PyString};
 use time::OffsetDateTime;
 
 use crate::convert::instant;
@@ -74,11 +74,14 @@ fn sample(field: &str, obj: &Bound<'_, PyAny>) -> PyResult<(OffsetDateTime, Opti
             "must be a (time, value) pair with value a number or None",
         ))
     };
-    if obj.len().map_err(|_| wrong())? != 2 || obj.is_instance_of::<pyo3::types::PyString>() {
+    if obj.len().map_err(|_| wrong())? != 2 || obj.is_instance_of::<PyString>() {
         return Err(wrong());
     }
-    let t = instant(&format!("{field}[0]"), &obj.get_item(0)?)?;
-    let v = obj.get_item(1)?;
+    let t = instant(
+        &format!("{field}[0]"),
+        &obj.get_item(0).map_err(|_| wrong())?,
+    )?;
+    let v = obj.get_item(1).map_err(|_| wrong())?;
     let value = if v.is_none() {
         None
     } else {

@@ -122,6 +122,10 @@ def test_malformed_series_are_refused_naming_the_element():
     with pytest.raises(InvalidInputError) as e:
         legalops.evaluate_rules(rules, [{"name": "x", "samples": [(T0, 1.0), (T0, "many")]}], T0)
     assert e.value.field == "series[0].samples[1]"
+    for bad in ["ab", {"a": 1, "b": 2}, (T0,)]:
+        with pytest.raises(InvalidInputError) as e:
+            legalops.evaluate_rules(rules, [{"name": "x", "samples": [bad]}], T0)
+        assert e.value.field == "series[0].samples[0]"
     with pytest.raises(InvalidInputError) as e:
         legalops.evaluate_rules(rules, [{"name": "x", "samples": [(datetime(2026, 5, 1), 1.0)]}], T0)
     assert e.value.field == "series[0].samples[0][0]"

@@ -348,3 +348,109 @@ fn alerts_test_runs_the_shipped_rule_tests_and_fails_a_wrong_expectation() {
         String::from_utf8_lossy(&broken.stderr)
     );
 }
+
+/// Runs `legalops ARGS --url URL` with the token in the environment (as an operator's
+/// shell has it), returning the output.
+fn remote(dir: &Path, url: &str, token: &str, args: &[&str]) -> Output {
+    legalops(dir)
+        .args(args)
+        .args(["--url", url])
+        .env("LEGALOPS_ADMIN_TOKEN", token)
+        .output()
+        .expect("run legalops")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn silence_add_list_expire_and_incidents_against_a_running_server() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(dir.path(), &[("LEGALOPS_ADMIN_TOKEN", TOKEN)]);
+    let url = &server.url.clone();
+
+    // No incident on a fresh server: an empty list, exit 0.
+    let none = remote(dir.path(), url, TOKEN, &["incident", "list", "--json"]);
+    assert_eq!(none.status.code(), Some(0), "{}", text(&none));
+    let list: serde_json::Value = serde_json::from_slice(&none.stdout).expect("JSON");
+    assert_eq!(list, serde_json::json!([]));
+    let table = remote(dir.path(), url, TOKEN, &["incident", "list"]);
+    assert_eq!(table.status.code(), Some(0), "{}", text(&table));
+
+    let added = remote(
+        dir.path(),
+        url,
+        TOKEN,
+        &[
+            "silence",
+            "add",
+            "--matcher",
+            "alertname=Watchdog",
+            "--matcher",
+            "severity=~crit.*",
+            "--duration",
+            "2h",
+            "--comment",
+            "receiver maintenance",
+        ],
+    );
+    assert_eq!(added.status.code(), Some(0), "{}", text(&added));
+    let silence: serde_json::Value = serde_json::from_slice(&added.stdout).expect("JSON");
+    let id = silence["id"].as_str().expect("id").to_owned();
+    assert_eq!(silence["matchers"][1]["op"], "=~", "{silence}");
+    assert_eq!(silence["createdBy"], "admin-token", "{silence}");
+
+    let listed = remote(dir.path(), url, TOKEN, &["silence", "list"]);
+    assert_eq!(listed.status.code(), Some(0), "{}", text(&listed));
+    let table = String::from_utf8_lossy(&listed.stdout).into_owned();
+    assert!(table.contains(&id), "{table}");
+    assert!(table.contains("active"), "{table}");
+    assert!(table.contains("alertname=Watchdog"), "{table}");
+
+    let expired = remote(dir.path(), url, TOKEN, &["silence", "expire", &id]);
+    assert_eq!(expired.status.code(), Some(0), "{}", text(&expired));
+    let active = remote(dir.path(), url, TOKEN, &["silence", "list", "--json"]);
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&active.stdout).expect("JSON"),
+        serde_json::json!([]),
+        "an expired silence is no longer listed by default"
+    );
+    let all = remote(
+        dir.path(),
+        url,
+        TOKEN,
+        &["silence", "list", "--expired", "--json"],
+    );
+    let all: serde_json::Value = serde_json::from_slice(&all.stdout).expect("JSON");
+    assert_eq!(all[0]["id"], id.as_str());
+    assert_eq!(all[0]["state"], "expired");
+
+    // The server refuses: exit 1 with the problem's detail; the token is never printed.
+    let wrong = remote(dir.path(), url, "not-the-token", &["incident", "list"]);
+    assert_eq!(wrong.status.code(), Some(1), "{}", text(&wrong));
+    assert!(!text(&wrong).contains("not-the-token"));
+    let missing = remote(dir.path(), url, TOKEN, &["incident", "show", "no-such"]);
+    assert_eq!(missing.status.code(), Some(1), "{}", text(&missing));
+    assert!(text(&missing).contains("404"), "{}", text(&missing));
+    let again = remote(dir.path(), url, TOKEN, &["silence", "expire", "no-such"]);
+    assert_eq!(again.status.code(), Some(1), "{}", text(&again));
+
+    // Bad arguments: exit 2 before anything is sent, saying how to write a matcher.
+    let bad = remote(
+        dir.path(),
+        url,
+        TOKEN,
+        &["silence", "add", "--matcher", "alertname", "--comment", "x"],
+    );
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
+    assert!(text(&bad).contains("name=value"), "{}", text(&bad));
+
+    drop(server);
+    let gone = remote(dir.path(), url, TOKEN, &["silence", "list"]);
+    assert_eq!(gone.status.code(), Some(3), "{}", text(&gone));
+}

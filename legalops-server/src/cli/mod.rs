@@ -1,5 +1,6 @@
 //! The `legalops` command line: `serve`, `health`, `config check`, `audit`, `alerts`, and
-//! the operator's remote commands `silence` and `incident` (in [`remote`]).
+//! the operator's commands `silence` and `incident` against a running server (over
+//! [`remote`]).
 //!
 //! Exit codes are stable for automation: 0 ok; 1 the server answered unhealthy or refused
 //! (4xx/5xx, like `curl -f`); 2 bad configuration or arguments; 3 the server could not be
@@ -14,7 +15,9 @@ use legalops_core::{Error, Result, SystemClock};
 
 use crate::config::{Config, DEFAULT_CONFIG_FILE};
 
+mod incident;
 mod remote;
+mod silence;
 
 /// Exit code: the server answered, and it is unhealthy.
 pub const EXIT_UNHEALTHY: u8 = 1;
@@ -47,9 +50,9 @@ enum Command {
     #[command(subcommand)]
     Alerts(AlertsCommand),
     /// Silences on a running server: list, add, expire.
-    Silence(remote::SilenceArgs),
+    Silence(silence::SilenceArgs),
     /// Incidents on a running server: list, show, lifecycle moves, notes, postmortem.
-    Incident(remote::IncidentArgs),
+    Incident(incident::IncidentArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -171,8 +174,8 @@ pub fn main() -> ExitCode {
         }
         Command::Health(args) => runtime(|| health(args)),
         Command::Alerts(cmd) => alerts(cmd),
-        Command::Silence(args) => runtime(|| remote::silence(args)),
-        Command::Incident(args) => runtime(|| remote::incident(args)),
+        Command::Silence(args) => runtime(|| silence::silence(args)),
+        Command::Incident(args) => runtime(|| incident::incident(args)),
         Command::Audit(cmd) => {
             let source = match &cmd {
                 AuditCommand::Verify(a) => &a.source,

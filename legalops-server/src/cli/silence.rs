@@ -38,7 +38,7 @@ enum SilenceCommand {
     Add {
         /// `name=value`, `name!=value`, `name=~regex` or `name!~regex` (anchored); repeat
         /// for more (all must match).
-        #[arg(long = "matcher", short = 'm', required = true, value_parser = parse_matcher)]
+        #[arg(long = "matcher", short = 'm', value_name = "MATCHER", required = true, value_parser = parse_matcher)]
         matchers: Vec<Matcher>,
         /// How long it lasts: `30m`, `2h`, `1d` (default 1h; ignored with --end).
         #[arg(long, value_parser = parse_cli_duration)]

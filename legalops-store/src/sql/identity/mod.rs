@@ -85,6 +85,26 @@ pub(crate) fn one_row(affected: u64, what: impl FnOnce() -> String) -> Result<()
 /// `pool` and `inst` fields.
 macro_rules! impl_identity {
     ($ty:ty) => {
+        impl $ty {
+            /// Runs `sql`, which sets one timestamp column of the row with `id` (touch,
+            /// revoke); `NotFound` naming `what` when no row has that id.
+            async fn stamp_by_id(
+                &self,
+                sql: &'static str,
+                operation: &'static str,
+                id: &str,
+                at: time::OffsetDateTime,
+                what: &str,
+            ) -> legalops_core::Result<()> {
+                let q = sqlx::query(sql)
+                    .bind(id)
+                    .bind($crate::sql::codec::micros(at))
+                    .execute(&self.pool);
+                let done = self.inst.run(operation, q).await?;
+                $crate::sql::identity::one_row(done.rows_affected(), || format!("{what} {id}"))
+            }
+        }
+
         #[async_trait::async_trait]
         impl legalops_core::identity::UserStore for $ty {
             async fn create_user(
@@ -210,12 +230,14 @@ macro_rules! impl_identity {
                 id: &str,
                 at: time::OffsetDateTime,
             ) -> legalops_core::Result<()> {
-                let q = sqlx::query($crate::sql::identity::TOUCH_SESSION)
-                    .bind(id)
-                    .bind($crate::sql::codec::micros(at))
-                    .execute(&self.pool);
-                let done = self.inst.run("sessions.touch", q).await?;
-                $crate::sql::identity::one_row(done.rows_affected(), || format!("session {id}"))
+                self.stamp_by_id(
+                    $crate::sql::identity::TOUCH_SESSION,
+                    "sessions.touch",
+                    id,
+                    at,
+                    "session",
+                )
+                .await
             }
 
             async fn revoke_session(
@@ -223,12 +245,14 @@ macro_rules! impl_identity {
                 id: &str,
                 at: time::OffsetDateTime,
             ) -> legalops_core::Result<()> {
-                let q = sqlx::query($crate::sql::identity::REVOKE_SESSION)
-                    .bind(id)
-                    .bind($crate::sql::codec::micros(at))
-                    .execute(&self.pool);
-                let done = self.inst.run("sessions.revoke", q).await?;
-                $crate::sql::identity::one_row(done.rows_affected(), || format!("session {id}"))
+                self.stamp_by_id(
+                    $crate::sql::identity::REVOKE_SESSION,
+                    "sessions.revoke",
+                    id,
+                    at,
+                    "session",
+                )
+                .await
             }
 
             async fn revoke_user_sessions(
@@ -328,12 +352,14 @@ macro_rules! impl_identity {
                 id: &str,
                 at: time::OffsetDateTime,
             ) -> legalops_core::Result<()> {
-                let q = sqlx::query($crate::sql::identity::REVOKE_API_KEY)
-                    .bind(id)
-                    .bind($crate::sql::codec::micros(at))
-                    .execute(&self.pool);
-                let done = self.inst.run("api_keys.revoke", q).await?;
-                $crate::sql::identity::one_row(done.rows_affected(), || format!("API key {id}"))
+                self.stamp_by_id(
+                    $crate::sql::identity::REVOKE_API_KEY,
+                    "api_keys.revoke",
+                    id,
+                    at,
+                    "API key",
+                )
+                .await
             }
 
             async fn touch_api_key(
@@ -341,12 +367,14 @@ macro_rules! impl_identity {
                 id: &str,
                 at: time::OffsetDateTime,
             ) -> legalops_core::Result<()> {
-                let q = sqlx::query($crate::sql::identity::TOUCH_API_KEY)
-                    .bind(id)
-                    .bind($crate::sql::codec::micros(at))
-                    .execute(&self.pool);
-                let done = self.inst.run("api_keys.touch", q).await?;
-                $crate::sql::identity::one_row(done.rows_affected(), || format!("API key {id}"))
+                self.stamp_by_id(
+                    $crate::sql::identity::TOUCH_API_KEY,
+                    "api_keys.touch",
+                    id,
+                    at,
+                    "API key",
+                )
+                .await
             }
         }
     };

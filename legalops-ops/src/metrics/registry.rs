@@ -29,6 +29,11 @@ type SeriesKey = (String, Labels);
 #[derive(Debug, Default)]
 struct Inner {
     series: RwLock<BTreeMap<SeriesKey, Cell>>,
+    // The same cells by the caller's unnormalised `metrics::Key`, one map per kind: a
+    // repeated registration (every `metrics::counter!` call, every request through the
+    // middleware) is one hash lookup instead of re-sanitising the name and rebuilding the
+    // labels.
+    by_key: [RwLock<HashMap<Key, Cell>>; 3],
     help: RwLock<HashMap<String, String>>,
     buckets: RwLock<HashMap<String, Arc<[f64]>>>,
 }
@@ -121,6 +126,34 @@ impl Registry {
 
     /// The series for `key`, created by `make` if new. A name already used by another kind
     /// of metric yields `None`: Prometheus cannot expose one family as two types.
+    /// The cell of `key` for `kind`: from the by-key cache, or normalised (`series`),
+    /// created if new (`make` gets the normalised name) and cached.
+    fn cell_for(
+        &self,
+        key: &Key,
+        kind: &'static str,
+        series: impl FnOnce(&Key) -> SeriesKey,
+        make: impl FnOnce(&str) -> Cell,
+    ) -> Option<Cell> {
+        let slot = match kind {
+            "counter" => 0,
+            "gauge" => 1,
+            _ => 2,
+        };
+        let cache = &self.inner.by_key[slot];
+        if let Some(cell) = cache.read().unwrap_or_else(|p| p.into_inner()).get(key) {
+            return Some(cell.clone());
+        }
+        let series = series(key);
+        let name = series.0.clone();
+        let cell = self.cell(series, kind, || make(&name))?;
+        cache
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.clone(), cell.clone());
+        Some(cell)
+    }
+
     fn cell(
         &self,
         key: SeriesKey,
@@ -169,27 +202,26 @@ impl Recorder for Registry {
     }
 
     fn register_counter(&self, key: &Key, _metadata: &Metadata<'_>) -> Counter {
-        let series = (counter_name(key.name()), labels_of(key));
-        match self.cell(series, "counter", || Cell::Counter(Arc::default())) {
+        let series = |k: &Key| (counter_name(k.name()), labels_of(k));
+        match self.cell_for(key, "counter", series, |_| Cell::Counter(Arc::default())) {
             Some(Cell::Counter(c)) => Counter::from_arc(c),
             _ => Counter::noop(),
         }
     }
 
     fn register_gauge(&self, key: &Key, _metadata: &Metadata<'_>) -> Gauge {
-        let series = (sanitize_name(key.name()), labels_of(key));
-        match self.cell(series, "gauge", || Cell::Gauge(Arc::default())) {
+        let series = |k: &Key| (sanitize_name(k.name()), labels_of(k));
+        match self.cell_for(key, "gauge", series, |_| Cell::Gauge(Arc::default())) {
             Some(Cell::Gauge(g)) => Gauge::from_arc(g),
             _ => Gauge::noop(),
         }
     }
 
     fn register_histogram(&self, key: &Key, _metadata: &Metadata<'_>) -> Histogram {
-        let name = sanitize_name(key.name());
-        let bounds = self.bounds_for(&name);
-        let series = (name, labels_of(key));
-        let make = || Cell::Histogram(Arc::new(HistogramCell::new(bounds)));
-        match self.cell(series, "histogram", make) {
+        let series = |k: &Key| (sanitize_name(k.name()), labels_of(k));
+        let make =
+            |name: &str| Cell::Histogram(Arc::new(HistogramCell::new(self.bounds_for(name))));
+        match self.cell_for(key, "histogram", series, make) {
             Some(Cell::Histogram(h)) => Histogram::from_arc(h),
             _ => Histogram::noop(),
         }

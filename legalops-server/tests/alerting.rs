@@ -405,3 +405,38 @@ async fn performance_endpoints_answer_and_the_cache_is_honestly_empty() {
     assert_eq!(cache.body["caches"], json!([]));
     assert!(cache.body["note"].is_string());
 }
+
+#[tokio::test]
+async fn a_maintenance_window_from_the_config_mutes_matching_alerts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = clock(); // Monday 2026-11-23 09:00 UTC = 04:00 in New York
+    let mut config = alerting_config(dir.path());
+    let window: legalops_core::alerting::routing::MaintenanceWindow =
+        serde_json::from_value(json!({
+            "name": "monday-patching",
+            "weekdays": ["mon"],
+            "start": "03:00",
+            "end": "05:00",
+            "timezone": "America/New_York",
+            "matchers": [{"name": "alertname", "op": "=", "value": "Watchdog"}],
+        }))
+        .expect("window");
+    config.alerting.maintenance_windows = vec![window];
+    let (p, _db) = platform(config, &clock).await.expect("platform");
+    p.run_alerting_once().await.expect("round");
+    let a = admin(&p, Method::GET, "/api/alerts", None).await;
+    assert!(rule(&a.body, "Watchdog").is_some(), "{}", a.text);
+    let muted = a.body["muted"].as_array().expect("muted");
+    assert_eq!(muted.len(), 1, "{}", a.text);
+    assert!(
+        muted[0]["reason"].to_string().contains("monday-patching"),
+        "{}",
+        a.text
+    );
+
+    // Two hours later the window has closed: nothing is muted.
+    clock.advance(std::time::Duration::from_secs(2 * 3600));
+    p.run_alerting_once().await.expect("round");
+    let a = admin(&p, Method::GET, "/api/alerts", None).await;
+    assert_eq!(a.body["muted"], json!([]), "{}", a.text);
+}

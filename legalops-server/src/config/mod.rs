@@ -345,6 +345,7 @@ impl Config {
                 Ok(())
             }
         };
+        legalops_core::alerting::routing::validate_windows(&self.alerting.maintenance_windows)?;
         let id = &self.identity;
         positive("identity.session_lifetime_secs", id.session_lifetime_secs)?;
         positive("identity.idle_timeout_secs", id.idle_timeout_secs)?;
@@ -654,6 +655,22 @@ mod tests {
             .set("rate_limits.api_per_minute", "-3")
             .expect_err("negative");
         assert!(err.to_string().contains("whole number"), "{err}");
+    }
+
+    #[test]
+    fn maintenance_windows_come_from_the_file_and_a_bad_zone_names_the_window() {
+        let text = "[[alerting.maintenance_windows]]\nname = \"sunday-patching\"\nweekdays = [\"sun\"]\n\
+                    start = \"02:00\"\nend = \"04:00\"\ntimezone = \"America/New_York\"\nmatchers = []\n";
+        let c = Config::from_toml(text, "legalops.toml").expect("parses");
+        assert_eq!(c.alerting.maintenance_windows.len(), 1);
+        c.validate().expect("valid window");
+        let bad = Config::from_toml(
+            &text.replace("America/New_York", "Mars/Olympus"),
+            "legalops.toml",
+        )
+        .expect("parses");
+        let err = bad.validate().expect_err("unknown zone");
+        assert!(err.to_string().contains("maintenance_windows[0]"), "{err}");
     }
 
     #[test]

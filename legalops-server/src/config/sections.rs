@@ -210,6 +210,11 @@ pub struct AlertingConfig {
     pub group_interval_secs: u64,
     /// How often an unchanged firing group is re-sent (4 h).
     pub repeat_interval_secs: u64,
+    /// Maintenance windows: recurring times that mute matching alerts (notification and
+    /// paging). Set in the config file only, as `[[alerting.maintenance_windows]]` tables:
+    /// `name`, `weekdays = ["sun"]`, `start = "02:00"`, `end = "04:00"`,
+    /// `timezone = "America/New_York"`, optional `matchers`.
+    pub maintenance_windows: Vec<legalops_core::alerting::routing::MaintenanceWindow>,
 }
 
 impl Default for AlertingConfig {
@@ -222,6 +227,7 @@ impl Default for AlertingConfig {
             group_wait_secs: 30,
             group_interval_secs: 300,
             repeat_interval_secs: 4 * 3600,
+            maintenance_windows: Vec::new(),
         }
     }
 }

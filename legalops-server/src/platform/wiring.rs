@@ -211,6 +211,7 @@ pub(super) fn alerting(
         channels.clone(),
         NotifierConfig {
             route: route_config(c),
+            windows: c.alerting.maintenance_windows.clone(),
             external_url: external_url.clone(),
             ..NotifierConfig::default()
         },
